@@ -1,0 +1,38 @@
+/* main.c - the `fennec` executable: dispatches to a subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const cli_command commands[] = {
+    {"inspect", "show a GGUF file's metadata, tensors and active bytes per token", cmd_inspect},
+    {"make-model", "write a synthetic model with seeded random weights", cmd_make_model},
+    {"quantize", "convert a GGUF model's weights to another type", cmd_quantize},
+};
+
+static void print_help(FILE *out) {
+    fprintf(out, "usage: fennec COMMAND [ARGS...]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "  %-12s %s\n", "help", "show this list");
+    fprintf(out, "\nRun 'fennec COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        print_help(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "help") || cli_is_help(name)) {
+        print_help(stdout);
+        return 0;
+    }
+    if (!strcmp(name, "--version")) {
+        printf("fennec 0.1.0\n");
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(name, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    return cli_fail("unknown command '%s' (try 'fennec help')", name);
+}
