@@ -57,5 +57,6 @@ int fn_dtype_from_name(const char *name) {
 int64_t fn_dtype_row_bytes(uint32_t type, int64_t n) {
     const fn_dtype_info *info = fn_dtype_get(type);
     if (!info || n < 0 || n % info->block_size) return -1;
+    if (n / info->block_size > INT64_MAX / info->block_bytes) return -1; /* overflow */
     return n / info->block_size * info->block_bytes;
 }

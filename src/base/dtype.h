@@ -35,8 +35,8 @@ const char *fn_dtype_name(uint32_t type);
 /* Case-insensitive lookup by name ("q4_k", "Q8_0", "bf16"); -1 if unknown. */
 int fn_dtype_from_name(const char *name);
 
-/* Bytes of a row of n elements: -1 if the type is unknown or n is not a whole number of
- * blocks. */
+/* Bytes of a row of n elements: -1 if the type is unknown, n is not a whole number of
+ * blocks, or the byte count would overflow int64. */
 int64_t fn_dtype_row_bytes(uint32_t type, int64_t n);
 
 #endif

@@ -23,7 +23,8 @@ int fn_error_prefix(const char *fmt, ...) {
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, errbuf, sizeof old);
-    snprintf(errbuf, sizeof errbuf, "%s: %s", prefix, old);
+    /* Truncating a long message is intended; using the result silences gcc's warning. */
+    if (snprintf(errbuf, sizeof errbuf, "%s: %s", prefix, old) < 0) errbuf[0] = 0;
     return -1;
 }
 

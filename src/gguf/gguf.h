@@ -12,6 +12,8 @@
 #define GGUF_MAGIC 0x46554747u /* "GGUF" little-endian */
 #define GGUF_DEFAULT_ALIGNMENT 32
 #define GGUF_MAX_DIMS 4
+#define GGUF_MAX_NAME_LEN 65535u       /* longest key or tensor name accepted, in bytes */
+#define GGUF_MAX_ALIGNMENT (1u << 20)  /* largest general.alignment accepted */
 
 typedef enum {
     GGUF_TYPE_UINT8 = 0, GGUF_TYPE_INT8 = 1, GGUF_TYPE_UINT16 = 2, GGUF_TYPE_INT16 = 3,
@@ -55,6 +57,7 @@ typedef struct {
     uint64_t n_bytes;         /* size of the data */
     int64_t n_elements;       /* product of ne */
     const void *data;         /* data inside the mapping (borrowed, read-only) */
+    uint64_t info_offset;     /* where this tensor's info starts in the file */
 } gguf_tensor;
 
 typedef struct gguf_file gguf_file;
@@ -67,6 +70,9 @@ gguf_file *gguf_open(const char *path);
 gguf_file *gguf_open_memory(const void *data, size_t size);
 
 void gguf_close(gguf_file *f);
+
+/* The path given to gguf_open, or "buffer" for gguf_open_memory; for error messages. */
+const char *gguf_path(const gguf_file *f);
 
 uint32_t gguf_version(const gguf_file *f);
 uint64_t gguf_file_size(const gguf_file *f);
