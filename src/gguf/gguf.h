@@ -63,12 +63,17 @@ typedef struct {
 typedef struct gguf_file gguf_file;
 
 /* Opens and validates a file, memory-mapping it read-only. Returns NULL with fn_errmsg()
- * set to "<path>: <what is wrong> at offset N". Free with gguf_close(). */
+ * set to "<path>: <what is wrong> at offset N" (naming the key or tensor involved).
+ * Accepts versions 2 and 3; version 1 and big-endian files are rejected. Memory used is
+ * proportional to the metadata actually present, never to counts claimed by the header.
+ * Every pointer the file hands out (keys, names, kvs, tensors, data) stays valid until
+ * gguf_close(). The file must not be truncated by someone else while it is mapped. */
 gguf_file *gguf_open(const char *path);
 
 /* Same over a caller-owned buffer, which must outlive the result (fuzzing, tests). */
 gguf_file *gguf_open_memory(const void *data, size_t size);
 
+/* Unmaps and frees everything; NULL is allowed. */
 void gguf_close(gguf_file *f);
 
 /* The path given to gguf_open, or "buffer" for gguf_open_memory; for error messages. */
@@ -77,18 +82,24 @@ const char *gguf_path(const gguf_file *f);
 uint32_t gguf_version(const gguf_file *f);
 uint64_t gguf_file_size(const gguf_file *f);
 uint64_t gguf_alignment(const gguf_file *f);
-uint64_t gguf_data_offset(const gguf_file *f);   /* absolute start of the data section */
+/* Absolute start of the data section: the header's end rounded up to the alignment. A file
+ * without tensors may end before it (vocab-only files carry no padding). */
+uint64_t gguf_data_offset(const gguf_file *f);
 
+/* Pairs and tensors in file order (NULL past the end), and lookup by exact name in
+ * O(log n) through a sorted index (NULL if absent). Keys and names are unique. */
 size_t gguf_n_kv(const gguf_file *f);
 const gguf_kv *gguf_kv_at(const gguf_file *f, size_t i);
-const gguf_kv *gguf_find_kv(const gguf_file *f, const char *key); /* NULL if absent */
+const gguf_kv *gguf_find_kv(const gguf_file *f, const char *key);
 
 size_t gguf_n_tensors(const gguf_file *f);
 const gguf_tensor *gguf_tensor_at(const gguf_file *f, size_t i);
-const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name); /* NULL if absent */
+const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name);
 
 /* Typed getters. They return false if the key is absent or has an incompatible type
- * (any integer type converts to another if the value fits; ints convert to float). */
+ * (any integer type converts to another if the value fits; ints convert to float; floats
+ * never convert to ints; get_f32 refuses a finite double beyond float range; bools and
+ * strings only match their own type). They never touch fn_errmsg(). */
 bool gguf_get_u64(const gguf_file *f, const char *key, uint64_t *out);
 bool gguf_get_u32(const gguf_file *f, const char *key, uint32_t *out);
 bool gguf_get_i64(const gguf_file *f, const char *key, int64_t *out);
@@ -99,7 +110,10 @@ bool gguf_get_str(const gguf_file *f, const char *key, gguf_str *out);
 /* Copies a string value into a new NUL-terminated heap string (caller frees), or NULL. */
 char *gguf_get_strdup(const gguf_file *f, const char *key);
 
-/* Array element access with conversion (index must be < arr_len; type must be numeric). */
+/* Array element access with conversion (index must be < arr_len; type must be numeric,
+ * bool included; a violation is a programmer error and aborts). gguf_arr_i64 saturates
+ * values outside int64 (uint64 above INT64_MAX, large floats) and truncates floats toward
+ * zero, NaN giving 0. */
 int64_t gguf_arr_i64(const gguf_kv *kv, uint64_t i);
 double gguf_arr_f64(const gguf_kv *kv, uint64_t i);
 
@@ -152,7 +166,13 @@ int gguf_writer_add_tensor(gguf_writer *w, const char *name, uint32_t type,
                            uint32_t n_dims, const int64_t *ne, const void *data,
                            gguf_tensor_fill_fn fill, void *fill_ctx);
 
-/* Writes the file (GGUF v3) atomically: temp file + rename. Returns 0 or -1. */
+/* Writes the file (GGUF v3) atomically: temp file + rename. Layout: header, zero padding
+ * to the alignment, then each tensor in insertion order at the next aligned offset; the
+ * file ends right after the last tensor's bytes (and right after the header when there
+ * are no tensors). general.alignment is written only if it was set. Fill callbacks run
+ * here, one tensor at a time, into a buffer as large as the largest such tensor. On any
+ * failure (a callback returning -1 included) returns -1 with fn_errmsg() set, leaves an
+ * existing destination untouched and removes the temporary file. */
 int gguf_writer_write(gguf_writer *w, const char *path);
 
 #endif

@@ -15,6 +15,7 @@ static void walk_kv(const gguf_file *f, const gguf_kv *kv) {
     FN_ASSERT(kv && kv->key && strlen(kv->key) > 0);
     FN_ASSERT(gguf_find_kv(f, kv->key) == kv);
     uint64_t u;
+    uint32_t u32;
     int64_t i;
     double d;
     float fl;
@@ -22,7 +23,7 @@ static void walk_kv(const gguf_file *f, const gguf_kv *kv) {
     gguf_str s;
     sink += gguf_get_u64(f, kv->key, &u) + gguf_get_i64(f, kv->key, &i) +
             gguf_get_f64(f, kv->key, &d) + gguf_get_f32(f, kv->key, &fl) +
-            gguf_get_u32(f, kv->key, (uint32_t *)&u) + gguf_get_bool(f, kv->key, &b);
+            gguf_get_u32(f, kv->key, &u32) + gguf_get_bool(f, kv->key, &b);
     if (gguf_get_str(f, kv->key, &s)) {
         if (s.len) sink += (unsigned char)s.ptr[0] + (unsigned char)s.ptr[s.len - 1];
         char *dup = gguf_get_strdup(f, kv->key);
