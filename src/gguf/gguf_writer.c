@@ -370,11 +370,11 @@ static int build_header(gguf_writer *w, const char *path, wbuf *hdr) {
     uint64_t off = 0;
     for (size_t i = 0; i < w->n_tensors; i++) {
         wtensor *t = &w->tensors[i];
-        off += pad_to(off, w->alignment);
-        if (t->n_bytes > UINT64_MAX - w->alignment - off)
+        uint64_t pad = pad_to(off, w->alignment);
+        if (pad > UINT64_MAX - off || t->n_bytes > UINT64_MAX - off - pad)
             return fn_error("%s: tensor '%s': data section size overflows", path, t->name);
-        t->offset = off;
-        off += t->n_bytes;
+        t->offset = off + pad;
+        off = t->offset + t->n_bytes;
     }
     buf_u32(hdr, GGUF_MAGIC);
     buf_u32(hdr, 3);
