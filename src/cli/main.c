@@ -10,6 +10,7 @@ static const cli_command commands[] = {
     {"quantize", "convert a GGUF model's weights to another type", cmd_quantize},
     {"bench", "measure prompt processing and generation speed", cmd_bench},
     {"perplexity", "teacher-forced evaluation of a text: perplexity, top-1, distributions", cmd_perplexity},
+    {"tokenize", "text to token ids with the model's tokenizer", cmd_tokenize},
 };
 
 static void print_help(FILE *out) {
