@@ -648,6 +648,28 @@ static void test_copy_kv_vocab(void **state) {
     gguf_close(src);
 }
 
+/* Every value type survives gguf_writer_copy_kv: the copy is byte-identical. */
+static void test_copy_kv_all_types(void **state) {
+    char src_path[512], dst_path[512];
+    path_in(*state, src_path, sizeof src_path, "copy_src.gguf");
+    path_in(*state, dst_path, sizeof dst_path, "copy_dst.gguf");
+    write_sample(src_path, 16, false);
+    gguf_file *src = gguf_open(src_path);
+    assert_non_null(src);
+    gguf_writer *w = gguf_writer_new();
+    for (size_t i = 0; i < gguf_n_kv(src); i++)
+        assert_int_equal(gguf_writer_copy_kv(w, gguf_kv_at(src, i)), 0);
+    assert_int_equal(gguf_writer_write(w, dst_path), 0);
+    gguf_writer_free(w);
+    gguf_close(src);
+    size_t la, lb;
+    uint8_t *a = slurp(src_path, &la), *b = slurp(dst_path, &lb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(a, b, la);
+    free(a);
+    free(b);
+}
+
 /* A real file cut short anywhere must fail cleanly (sampled: the file is large). */
 static void test_vocab_truncated(void **state) {
     if (!shared_dir()) skip();
@@ -1138,6 +1160,7 @@ int main(void) {
         cmocka_unit_test(test_many_tensors_lookup),
         cmocka_unit_test(test_vocab_qwen2),
         cmocka_unit_test(test_vocab_all),
+        cmocka_unit_test(test_copy_kv_all_types),
         cmocka_unit_test(test_copy_kv_vocab),
         cmocka_unit_test(test_vocab_truncated),
         cmocka_unit_test(test_truncated_every_length),
