@@ -1,0 +1,304 @@
+/* matmul.c - the matmul driver: picks a kernel set per CPU level once, splits the jobs of a
+ * dispatch across the pool by rows, and walks each thread's rows in cache-sized tiles. */
+#include "tensor/matmul.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "tensor/kernels.h"
+#include "tensor/quant_ref.h"
+
+/* ---- kernel sets, built once ---- */
+
+enum { LV_GENERIC, LV_AVX2, LV_AVX2_VNNI, LV_AVX512, LV_AVX512_VNNI, LV_COUNT };
+
+static const char *const level_names[LV_COUNT] = {
+    "generic", "avx2", "avx2-vnni", "avx512", "avx512-vnni",
+};
+
+static mm_kernel_set sets[LV_COUNT];
+static bool have_level[LV_COUNT];
+static int best_level;
+static pthread_once_t sets_once = PTHREAD_ONCE_INIT;
+
+static void build_sets(void) {
+    mm_kernels_generic(&sets[LV_GENERIC]);
+    have_level[LV_GENERIC] = true;
+    best_level = LV_GENERIC;
+#ifdef FENNEC_MM_X86
+    const fn_cpu_features *f = fn_cpu();
+    fn_cpu_features plain = *f; /* the same CPU without VNNI, to test the fallback paths */
+    plain.avx_vnni = plain.avx512_vnni = false;
+    if (f->avx2 && f->fma && f->f16c) {
+        sets[LV_AVX2] = sets[LV_GENERIC];
+        mm_kernels_avx2(&sets[LV_AVX2], &plain);
+        have_level[LV_AVX2] = true;
+        best_level = LV_AVX2;
+        if (f->avx_vnni) {
+            sets[LV_AVX2_VNNI] = sets[LV_GENERIC];
+            mm_kernels_avx2(&sets[LV_AVX2_VNNI], f);
+            have_level[LV_AVX2_VNNI] = true;
+            best_level = LV_AVX2_VNNI;
+        }
+        if (f->avx512f && f->avx512bw && f->avx512vl && f->avx512dq) {
+            sets[LV_AVX512] = sets[LV_AVX2];
+            mm_kernels_avx512(&sets[LV_AVX512], &plain);
+            have_level[LV_AVX512] = true;
+            best_level = LV_AVX512;
+            if (f->avx512_vnni) {
+                sets[LV_AVX512_VNNI] = sets[best_level];
+                mm_kernels_avx512(&sets[LV_AVX512_VNNI], f);
+                have_level[LV_AVX512_VNNI] = true;
+                best_level = LV_AVX512_VNNI;
+            }
+        }
+    }
+#endif
+    for (int i = 0; i < LV_COUNT; i++) sets[i].name = level_names[i];
+}
+
+const mm_kernel_set *mm_kernels_for_level(const char *level) {
+    pthread_once(&sets_once, build_sets);
+    if (!level || !strcmp(level, "auto")) return &sets[best_level];
+    for (int i = 0; i < LV_COUNT; i++)
+        if (!strcmp(level, level_names[i])) return have_level[i] ? &sets[i] : NULL;
+    return NULL;
+}
+
+/* ---- types ---- */
+
+int mm_act_type(uint32_t weight_type) {
+    switch (weight_type) {
+    case FN_F32: case FN_F16: case FN_BF16:
+        return FN_F32;
+    case FN_Q8_0: case FN_Q4_0: case FN_Q4_1: case FN_Q5_0: case FN_Q5_1: case FN_MXFP4:
+        return FN_Q8_0;
+    case FN_Q2_K: case FN_Q3_K: case FN_Q4_K: case FN_Q5_K: case FN_Q6_K:
+        return FN_Q8_K;
+    default:
+        return -1;
+    }
+}
+
+size_t mm_act_row_bytes(uint32_t act_type, int64_t n_in) {
+    if (act_type != FN_F32 && act_type != FN_Q8_0 && act_type != FN_Q8_K) return 0;
+    const int64_t b = fn_dtype_row_bytes(act_type, n_in);
+    return b < 0 ? 0 : (size_t)b;
+}
+
+const char *mm_kernel_name(uint32_t weight_type) {
+    const mm_kernel_set *ks = mm_kernels_for_level(NULL);
+    if (weight_type >= FN_DTYPE_COUNT || !ks->gemm[weight_type].tile) return "none";
+    return ks->gemm[weight_type].name;
+}
+
+/* ---- activation quantization ---- */
+
+/* Below this many elements a dispatch costs more than it saves. */
+#define QUANT_MIN_PARALLEL 16384
+
+typedef struct {
+    mm_quant_fn fn;
+    const float *x;
+    size_t x_stride;       /* floats between input rows */
+    uint8_t *dst;
+    size_t dst_row_bytes;
+    int64_t block;         /* elements per block (split granularity) */
+    size_t block_bytes;
+    int64_t blocks_per_row;
+    int64_t n_rows;
+} quant_ctx;
+
+static void quant_task(void *vctx, int ith, int nth) {
+    const quant_ctx *q = vctx;
+    long b0, b1;
+    fn_split_range((long)(q->n_rows * q->blocks_per_row), ith, nth, 1, &b0, &b1);
+    while (b0 < b1) {
+        const int64_t row = b0 / q->blocks_per_row, blk = b0 % q->blocks_per_row;
+        int64_t count = q->blocks_per_row - blk;
+        if (count > b1 - b0) count = b1 - b0;
+        q->fn(q->x + (size_t)row * q->x_stride + (size_t)(blk * q->block),
+              q->dst + (size_t)row * q->dst_row_bytes + (size_t)blk * q->block_bytes,
+              count * q->block);
+        b0 += (long)count;
+    }
+}
+
+void mm_quantize_act_with(const mm_kernel_set *ks, fn_pool *pool, uint32_t act_type,
+                          const float *x, size_t x_stride, int64_t n_in, int64_t n_rows,
+                          void *dst) {
+    FN_ASSERT(act_type < FN_DTYPE_COUNT && ks->quant[act_type]);
+    const size_t row_bytes = mm_act_row_bytes(act_type, n_in);
+    FN_ASSERT(row_bytes > 0 && n_rows >= 0);
+    const fn_dtype_info *info = fn_dtype_get(act_type);
+    /* F32 has no blocks; split it in pieces of 16 so threads do not share cache lines */
+    const int64_t block = info->block_size > 1 ? info->block_size : 16;
+    quant_ctx q = {
+        .fn = ks->quant[act_type], .x = x, .x_stride = x_stride, .dst = dst,
+        .dst_row_bytes = row_bytes, .block = block,
+        .block_bytes = (size_t)block / info->block_size * info->block_bytes,
+        .blocks_per_row = n_in / block, .n_rows = n_rows,
+    };
+    if (n_in % block) { /* an F32 row that is not a multiple of 16: whole rows only */
+        q.block = n_in;
+        q.block_bytes = row_bytes;
+        q.blocks_per_row = 1;
+    }
+    if (!pool || fn_pool_size(pool) == 1 || n_in * n_rows < QUANT_MIN_PARALLEL)
+        quant_task(&q, 0, 1);
+    else
+        fn_pool_run(pool, quant_task, &q);
+}
+
+void mm_quantize_act(fn_pool *pool, uint32_t act_type, const float *x, size_t x_stride,
+                     int64_t n_in, int64_t n_rows, void *dst) {
+    mm_quantize_act_with(mm_kernels_for_level(NULL), pool, act_type, x, x_stride, n_in, n_rows,
+                         dst);
+}
+
+/* ---- products ---- */
+
+/* Most activation rows one kernel call takes (the largest max_cols of any kernel). */
+#define MAX_TILE_COLS 16
+/* Weight rows per cache block: a thread's block of weight rows is read from memory once and
+ * then from L2 for every tile of activation rows. */
+#define ROW_BLOCK_BYTES (256 * 1024)
+/* Thread boundaries fall on multiples of this many rows (whole output cache lines). */
+#define ROW_ALIGN 8
+/* Below this many multiply-adds a dispatch costs more than it saves. */
+#define RUN_MIN_PARALLEL 32768
+
+typedef struct {
+    const mm_kernel_set *ks;
+    const mm_job *jobs;
+    int n_jobs;
+    int64_t total;         /* sum of job costs */
+} run_ctx;
+
+/* Work of one weight row of a job: multiply-adds, the unit threads are balanced in. */
+static int64_t row_cost(const mm_job *j) {
+    return j->n > 0 && j->w.n_out > 0 ? j->w.n_in * j->n : 0;
+}
+
+/* First row of a job at or after cost offset c (monotone in c, so neighbouring threads
+ * agree on their shared boundary). */
+static int64_t row_boundary(int64_t c, int64_t rc, int64_t n_out) {
+    if (c <= 0) return 0;
+    const int64_t r = (c + rc - 1) / rc;
+    if (r >= n_out) return n_out;
+    const int64_t a = (r + ROW_ALIGN / 2) / ROW_ALIGN * ROW_ALIGN;
+    return a < n_out ? a : n_out;
+}
+
+static void run_rows(const mm_kernel_set *ks, const mm_job *j, int64_t r0, int64_t r1) {
+    const mm_kernel *k = &ks->gemm[j->w.type];
+    const int mr = k->max_rows, nc_max = k->max_cols;
+    const uint8_t *act_rows[MAX_TILE_COLS];
+    const uint8_t *adata = j->act->data;
+    const uint8_t *wdata = j->w.data;
+    int64_t rb = (int64_t)(ROW_BLOCK_BYTES / (j->w.row_bytes ? j->w.row_bytes : 1));
+    rb = rb < mr ? mr : rb / mr * mr;
+    mm_tile t = {
+        .n_in = j->w.n_in, .w_stride = j->w.row_bytes, .act = act_rows,
+        .out_stride = j->out_stride,
+    };
+    for (int64_t rc = r0; rc < r1; rc += rb) {
+        const int64_t re = rc + rb < r1 ? rc + rb : r1;
+        for (int64_t c = 0; c < j->n; c += nc_max) {
+            const int nc = (int)(j->n - c < nc_max ? j->n - c : nc_max);
+            for (int i = 0; i < nc; i++) {
+                const int64_t idx = j->rows ? j->rows[c + i] : c + i;
+                act_rows[i] = adata + (size_t)idx * j->act->row_bytes;
+            }
+            t.nc = nc;
+            for (int64_t r = rc; r < re; r += mr) {
+                t.w = wdata + (size_t)r * j->w.row_bytes;
+                t.nr = (int)(re - r < mr ? re - r : mr);
+                t.out = j->out + (size_t)c * j->out_stride + (size_t)r;
+                k->tile(&t);
+            }
+        }
+    }
+}
+
+static void run_task(void *vctx, int ith, int nth) {
+    const run_ctx *ctx = vctx;
+    const int64_t lo = ctx->total * ith / nth, hi = ctx->total * (ith + 1) / nth;
+    int64_t base = 0;
+    for (int i = 0; i < ctx->n_jobs && base < hi; i++) {
+        const mm_job *j = &ctx->jobs[i];
+        const int64_t rc = row_cost(j);
+        if (!rc) continue;
+        const int64_t jc = rc * j->w.n_out;
+        if (base + jc > lo) {
+            const int64_t r0 = row_boundary(lo - base, rc, j->w.n_out);
+            const int64_t r1 = row_boundary(hi - base, rc, j->w.n_out);
+            if (r0 < r1) run_rows(ctx->ks, j, r0, r1);
+        }
+        base += jc;
+    }
+}
+
+static void check_job(const mm_kernel_set *ks, const mm_job *j) {
+    FN_ASSERT(j->w.type < FN_DTYPE_COUNT && ks->gemm[j->w.type].tile);
+    FN_ASSERT(ks->gemm[j->w.type].max_cols <= MAX_TILE_COLS);
+    FN_ASSERT(j->act && (int)j->act->act_type == mm_act_type(j->w.type));
+    FN_ASSERT(j->act->n_in == j->w.n_in && j->n >= 0);
+    FN_ASSERT(j->rows || j->n <= j->act->n_rows);
+}
+
+void mm_run_with(const mm_kernel_set *ks, fn_pool *pool, const mm_job *jobs, int n_jobs) {
+    run_ctx ctx = {.ks = ks, .jobs = jobs, .n_jobs = n_jobs};
+    for (int i = 0; i < n_jobs; i++) {
+        check_job(ks, &jobs[i]);
+        ctx.total += row_cost(&jobs[i]) * jobs[i].w.n_out;
+    }
+    if (!ctx.total) return;
+    if (!pool || fn_pool_size(pool) == 1 || ctx.total < RUN_MIN_PARALLEL)
+        run_task(&ctx, 0, 1);
+    else
+        fn_pool_run(pool, run_task, &ctx);
+}
+
+void mm_run(fn_pool *pool, const mm_job *jobs, int n_jobs) {
+    mm_run_with(mm_kernels_for_level(NULL), pool, jobs, n_jobs);
+}
+
+/* ---- reference ---- */
+
+static void to_f32(uint32_t type, const void *src, float *dst, int64_t n) {
+    if (type == FN_F32) {
+        memcpy(dst, src, (size_t)n * sizeof *dst);
+        return;
+    }
+    const tensor_traits *tr = tensor_traits_get(type);
+    FN_ASSERT(tr && tr->to_float);
+    tr->to_float(src, dst, n);
+}
+
+void mm_run_reference(const mm_job *jobs, int n_jobs) {
+    for (int i = 0; i < n_jobs; i++) {
+        const mm_job *j = &jobs[i];
+        const int64_t n_in = j->w.n_in;
+        FN_ASSERT(j->act && j->act->n_in == n_in);
+        float *w = malloc((size_t)n_in * sizeof *w);
+        float *a = malloc((size_t)n_in * sizeof *a);
+        FN_ASSERT(w && a);
+        for (int64_t c = 0; c < j->n; c++) {
+            const int64_t idx = j->rows ? j->rows[c] : c;
+            to_f32(j->act->act_type, (const uint8_t *)j->act->data + (size_t)idx * j->act->row_bytes,
+                   a, n_in);
+            for (int64_t r = 0; r < j->w.n_out; r++) {
+                to_f32(j->w.type, (const uint8_t *)j->w.data + (size_t)r * j->w.row_bytes, w, n_in);
+                double s = 0;
+                for (int64_t k = 0; k < n_in; k++) s += (double)w[k] * a[k];
+                j->out[(size_t)c * j->out_stride + (size_t)r] = (float)s;
+            }
+        }
+        free(w);
+        free(a);
+    }
+}
