@@ -20,8 +20,8 @@ float fn_f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     uint32_t exp = (h >> 10) & 0x1fu;
     uint32_t mant = h & 0x3ffu;
-    if (exp == 0x1f) /* inf, or nan keeping its payload */
-        return f32_from_bits(sign | 0x7f800000u | (mant << 13));
+    if (exp == 0x1f) /* inf; nan keeps its payload and is made quiet, as F16C and ggml do */
+        return f32_from_bits(sign | 0x7f800000u | (mant ? 0x400000u | (mant << 13) : 0));
     if (exp != 0) /* normal: rebias the exponent from 15 to 127 */
         return f32_from_bits(sign | ((exp + 112) << 23) | (mant << 13));
     /* zero or subnormal: mant * 2^-24, exact in f32 */
