@@ -2,6 +2,7 @@
 #include "base/threadpool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,11 @@
 #define cpu_relax() ((void)0)
 #endif
 
-/* Spins before sleeping: long enough to bridge the gap between two kernels of one step. */
-#define SPIN_ITERATIONS 200000
+/* Waiting is spin, then yield, then sleep: spinning bridges the microseconds between two
+ * kernels of one step; yielding keeps a busy machine (other processes on our cores) from
+ * making us wait for whole scheduler ticks; sleeping frees the core between requests. */
+#define SPIN_ITERATIONS 20000
+#define YIELD_ITERATIONS 2000
 
 typedef struct {
     fn_pool *pool;
@@ -49,6 +53,10 @@ static void *worker_main(void *p) {
             if (atomic_load_explicit(&pool->stop, memory_order_relaxed)) return NULL;
             if (++spins < SPIN_ITERATIONS) {
                 cpu_relax();
+                continue;
+            }
+            if (spins < SPIN_ITERATIONS + YIELD_ITERATIONS) {
+                sched_yield();
                 continue;
             }
             pthread_mutex_lock(&pool->mutex);
@@ -131,7 +139,10 @@ void fn_pool_run(fn_pool *p, fn_pool_task task, void *ctx) {
         pthread_mutex_unlock(&p->mutex);
     }
     task(ctx, 0, p->n_threads);
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) cpu_relax();
+    for (int spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spins++) {
+        if (spins < SPIN_ITERATIONS) cpu_relax();
+        else sched_yield();
+    }
 }
 
 void fn_split_range(long n, int ith, int nth, long align, long *begin, long *end) {

@@ -8,9 +8,11 @@ static const cli_command commands[] = {
     {"inspect", "show a GGUF file's metadata, tensors and active bytes per token", cmd_inspect},
     {"make-model", "write a synthetic model with seeded random weights", cmd_make_model},
     {"quantize", "convert a GGUF model's weights to another type", cmd_quantize},
+    {"run", "complete a prompt, streaming the text", cmd_run},
     {"bench", "measure prompt processing and generation speed", cmd_bench},
     {"perplexity", "teacher-forced evaluation of a text: perplexity, top-1, distributions", cmd_perplexity},
     {"tokenize", "text to token ids with the model's tokenizer", cmd_tokenize},
+    {"chat-template", "render a chat template for a conversation (as Hugging Face does)", cmd_chat_template},
 };
 
 static void print_help(FILE *out) {

@@ -202,7 +202,7 @@ int synth_vocab_write(gguf_writer *w, int n_merges, uint32_t *n_vocab) {
             }
         for (int x = 0; x < n_words; x++)
             for (int k = 0; k + 1 < words[x].n; k++) pair_count[words[x].ids[k] * n_tokens + words[x].ids[k + 1]] = 0;
-        if (best < 2) break;
+        if (best < 1) break;
         int id = 256 + made;
         size_t la = strlen(pieces[best_a]), lb = strlen(pieces[best_b]);
         pieces[id] = malloc(la + lb + 1);

@@ -45,3 +45,25 @@ model_cache() {
     mkdir -p "$d"
     echo "$d"
 }
+
+# cached_model PRESET TYPE LAYERS SEED [EXTRA make-model args...]: prints the path of a
+# synthetic model, generating it once. The cache key includes a hash of the sources that
+# decide the bytes (synthesis, recipes, quantizers), so a code change regenerates it.
+cached_model() {
+    local preset="$1" type="$2" layers="$3" seed="$4"; shift 4
+    local dir="${FENNEC_CACHE:-$HOME/.cache/fennec}/models"
+    mkdir -p "$dir"
+    local src_hash
+    src_hash=$(cat "$FENNEC_SRC"/src/model/synth*.c "$FENNEC_SRC"/src/model/quant_recipe.c \
+                   "$FENNEC_SRC"/src/model/hparams.c "$FENNEC_SRC"/src/tensor/quant*.c \
+                   "$FENNEC_SRC"/src/tensor/half.c "$FENNEC_SRC"/src/gguf/gguf_writer.c 2>/dev/null |
+               sha256sum | cut -c1-12)
+    local extra
+    extra=$(echo "$*" | tr -c 'a-zA-Z0-9.\n' '_')
+    local f="$dir/$preset-$type-l$layers-s$seed${extra:+-$extra}-$src_hash.gguf"
+    if [[ ! -f "$f" ]]; then
+        "$FENNEC" make-model --preset "$preset" --type "$type" --layers "$layers" --seed "$seed" "$@" -o "$f" >&2 2>/dev/null ||
+            { echo "make-model $preset $type failed" >&2; return 1; }
+    fi
+    echo "$f"
+}
