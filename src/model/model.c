@@ -72,6 +72,17 @@ model *model_load(const char *path, const model_load_options *opt) {
     }
     m->file = gguf_open(path);
     if (!m->file) goto fail;
+    gguf_str arch_name;
+    if (!gguf_get_str(m->file, "general.architecture", &arch_name)) {
+        fn_error("%s: no general.architecture key: not a model file (a vocabulary-only GGUF?)", path);
+        goto fail;
+    }
+    char an[64];
+    snprintf(an, sizeof an, "%.*s", (int)(arch_name.len < 63 ? arch_name.len : 63), arch_name.ptr);
+    if (!arch_find(an)) {
+        fn_error("%s: architecture '%s' is not supported (supported: llama, qwen2, qwen3, qwen3moe)", path, an);
+        goto fail;
+    }
     if (hparams_read(&m->hp, m->file)) {
         fn_error_prefix("%s", path);
         goto fail;
