@@ -1,0 +1,234 @@
+/* jinja_text.c - UTF-8 helpers with JavaScript string semantics (see jinja_text.h). */
+#include "chat/jinja_text.h"
+
+#include <string.h>
+#include <wctype.h>
+
+/* Decodes one code point; *bad tells a malformed sequence from a real U+FFFD. */
+static uint32_t decode(const char *str, size_t len, size_t *i, bool *bad) {
+    const unsigned char *s = (const unsigned char *)str;
+    *bad = false;
+    size_t p = *i;
+    unsigned c = s[p];
+    if (c < 0x80) {
+        *i = p + 1;
+        return c;
+    }
+    size_t need;
+    uint32_t cp;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 1;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        cp = c & 0x0F;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        cp = c & 0x07;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else {
+        *i = p + 1;
+        *bad = true;
+        return JTEXT_REPLACEMENT;
+    }
+    size_t q = p + 1;
+    for (size_t k = 0; k < need; k++, q++) {
+        if (q >= len || s[q] < lo || s[q] > hi) {
+            /* WHATWG: the maximal valid prefix is one error; resume at the offending byte. */
+            *i = q > p + 1 ? q : p + 1;
+            *bad = true;
+            return JTEXT_REPLACEMENT;
+        }
+        lo = 0x80;
+        hi = 0xBF;
+        cp = (cp << 6) | (s[q] & 0x3F);
+    }
+    *i = q;
+    return cp;
+}
+
+uint32_t jtext_decode(const char *s, size_t len, size_t *i) {
+    bool bad;
+    return decode(s, len, i, &bad);
+}
+
+size_t jtext_encode(uint32_t cp, char out[4]) {
+    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = JTEXT_REPLACEMENT;
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+size_t jtext_sanitized_len(const char *src, size_t len) {
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        size_t start = i;
+        bool bad;
+        decode(src, len, &i, &bad);
+        n += bad ? 3 : i - start;
+    }
+    return n;
+}
+
+void jtext_sanitize(const char *src, size_t len, char *dst, uint32_t *map) {
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        size_t start = i;
+        bool bad;
+        decode(src, len, &i, &bad);
+        size_t n;
+        if (bad) {
+            n = jtext_encode(JTEXT_REPLACEMENT, dst + o);
+        } else {
+            n = i - start;
+            memcpy(dst + o, src + start, n);
+        }
+        if (map)
+            for (size_t k = 0; k < n; k++) map[o + k] = (uint32_t)start;
+        o += n;
+    }
+}
+
+bool jtext_is_space(uint32_t c) {
+    if (c < 0x80) return c == ' ' || (c >= 0x09 && c <= 0x0D);
+    return c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 ||
+           c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000 || c == 0xFEFF;
+}
+
+size_t jtext_space_prefix(const char *s, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        size_t j = i;
+        if (!jtext_is_space(jtext_decode(s, len, &j))) break;
+        i = j;
+    }
+    return i;
+}
+
+size_t jtext_space_suffix1(const char *s, size_t len) {
+    if (len == 0) return 0;
+    unsigned char c = (unsigned char)s[len - 1];
+    if (c < 0x80) return jtext_is_space(c) ? 1 : 0;
+    /* Every non-ASCII JS space is 2 or 3 bytes long. */
+    for (size_t n = 2; n <= 3 && n <= len; n++) {
+        size_t j = len - n;
+        uint32_t cp = jtext_decode(s, len, &j);
+        if (j == len && jtext_is_space(cp)) return n;
+    }
+    return 0;
+}
+
+size_t jtext_trim_end(const char *s, size_t len) {
+    size_t n;
+    while ((n = jtext_space_suffix1(s, len)) > 0) len -= n;
+    return len;
+}
+
+size_t jtext_utf16_len(const char *s, size_t len) {
+    size_t n = 0;
+    for (size_t i = 0; i < len;) n += jtext_decode(s, len, &i) >= 0x10000 ? 2 : 1;
+    return n;
+}
+
+size_t jtext_cp_len(const char *s, size_t len) {
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        jtext_decode(s, len, &i);
+        n++;
+    }
+    return n;
+}
+
+size_t jtext_utf16_at(const char *s, size_t len, int64_t idx, char out[4]) {
+    int64_t n = (int64_t)jtext_utf16_len(s, len);
+    if (idx < 0) idx += n;
+    if (idx < 0 || idx >= n) return 0;
+    int64_t u = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp = jtext_decode(s, len, &i);
+        int64_t w = cp >= 0x10000 ? 2 : 1;
+        if (idx < u + w) return jtext_encode(w == 2 ? JTEXT_REPLACEMENT : cp, out);
+        u += w;
+    }
+    return 0;
+}
+
+/* The first UTF-16 unit of cp, which decides JavaScript's ordering. */
+static uint32_t utf16_key(uint32_t cp) {
+    return cp < 0x10000 ? cp : 0xD800 + ((cp - 0x10000) >> 10);
+}
+
+int jtext_compare(const char *a, size_t an, const char *b, size_t bn) {
+    size_t i = 0, j = 0;
+    while (i < an && j < bn) {
+        uint32_t x = jtext_decode(a, an, &i), y = jtext_decode(b, bn, &j);
+        if (x == y) continue;
+        uint32_t kx = utf16_key(x), ky = utf16_key(y);
+        if (kx != ky) return kx < ky ? -1 : 1;
+        return x < y ? -1 : 1;
+    }
+    if (i < an) return 1;
+    if (j < bn) return -1;
+    return 0;
+}
+
+size_t jtext_case_max(size_t len) { return 2 * len + 4; }
+
+static size_t map_case(const char *s, size_t len, locale_t loc, char *out, bool upper) {
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp = jtext_decode(s, len, &i);
+        if (cp < 0x80) {
+            if (upper && cp >= 'a' && cp <= 'z') cp -= 32;
+            if (!upper && cp >= 'A' && cp <= 'Z') cp += 32;
+            out[o++] = (char)cp;
+            continue;
+        }
+        /* The unconditional special casings that real text meets. */
+        if (upper && cp == 0xDF) { /* sharp s */
+            out[o++] = 'S';
+            out[o++] = 'S';
+            continue;
+        }
+        if (!upper && cp == 0x130) { /* dotted capital I */
+            out[o++] = 'i';
+            o += jtext_encode(0x307, out + o);
+            continue;
+        }
+        if (loc != (locale_t)0) {
+            wint_t m = upper ? towupper_l((wint_t)cp, loc) : towlower_l((wint_t)cp, loc);
+            if (m > 0 && m <= 0x10FFFF) cp = (uint32_t)m;
+        }
+        o += jtext_encode(cp, out + o);
+    }
+    return o;
+}
+
+size_t jtext_upper(const char *s, size_t len, locale_t loc, char *out) {
+    return map_case(s, len, loc, out, true);
+}
+
+size_t jtext_lower(const char *s, size_t len, locale_t loc, char *out) {
+    return map_case(s, len, loc, out, false);
+}
