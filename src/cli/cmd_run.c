@@ -40,6 +40,7 @@ static void usage(FILE *out) {
             "  --stop TEXT          stop before this text (repeatable, up to %d)\n"
             "  --special            parse special-token texts in the prompt and print control tokens\n"
             "  --no-bos             don't add BOS even if the model wants it\n"
+            "  --ignore-eos         keep generating past end-of-generation tokens\n"
             "  --ids-out FILE       also write the generated token ids, one per line\n",
             MAX_STOPS);
 }
@@ -63,7 +64,7 @@ int cmd_run(int argc, char **argv) {
     int n_stops = 0;
     long n_gen = 128, threads = 0, ctx = 0, last_n = 64, seed = 0;
     double v;
-    bool truncate = false, special = false, no_bos = false;
+    bool truncate = false, special = false, no_bos = false, ignore_eos = false;
     sampler_params sp = sampler_defaults();
     sp.temperature = 0.8f;
     sp.top_k = 40;
@@ -78,6 +79,7 @@ int cmd_run(int argc, char **argv) {
         if (!strcmp(a, "--truncate")) { truncate = true; continue; }
         if (!strcmp(a, "--special")) { special = true; continue; }
         if (!strcmp(a, "--no-bos")) { no_bos = true; continue; }
+        if (!strcmp(a, "--ignore-eos")) { ignore_eos = true; continue; }
         const char *opts[] = {"-m", "-p", "-f", "--ids", "-n", "-t", "--ctx", "--temp", "--top-k", "--top-p",
                               "--min-p", "--seed", "--repeat-penalty", "--repeat-last-n", "--presence-penalty",
                               "--frequency-penalty", "--stop", "--ids-out"};
@@ -228,7 +230,7 @@ int cmd_run(int argc, char **argv) {
     const char *why = "length";
     for (int i = 0; i < n_gen && !interrupted; i++) {
         int32_t next = sampler_sample(smp, logits, NULL, 0, NULL);
-        if (tokenizer_is_eog(tok, next)) {
+        if (!ignore_eos && tokenizer_is_eog(tok, next)) {
             why = "end of generation";
             break;
         }
