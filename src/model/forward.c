@@ -18,6 +18,8 @@
 #include "tensor/matmul.h"
 #include "tensor/tensor_format.h"
 
+#define ATTN_BLOCK 16 /* tokens per attention work item */
+
 struct forward_ctx {
     const model *m;
     kv_cache *kv;
@@ -46,6 +48,8 @@ struct forward_ctx {
     mm_job *jobs;            /* [2 * n_expert] */
     mm_act *acts;            /* [n_expert] */
     int32_t *sel;            /* tokens whose logits are wanted */
+    int32_t *block_start, *block_len; /* attention blocks of the chunk */
+    int n_blocks;
     /* the batch being run (a chunk) */
     const int32_t *tok, *pos, *seq;
     int n;
@@ -89,13 +93,15 @@ forward_ctx *forward_new(const model *m, kv_cache *kv, fn_pool *pool, int max_to
     c->act = malloc(act_bytes_max(m, max_tokens));
     c->act2 = malloc(act_bytes_max(m, max_tokens * (int)(k > 2 ? k : 2)));
     attn_params ap = {kv, 0, (int)hp->n_head, (int)hp->n_head_kv, (int)hp->head_dim_k, (int)hp->head_dim_v, 0};
-    c->scratch_floats = attn_scratch_floats(&ap) + 16;
+    c->scratch_floats = (int)attn_scratch_floats(&ap, ATTN_BLOCK);
+    c->block_start = malloc(B * sizeof(int32_t));
+    c->block_len = malloc(B * sizeof(int32_t));
     c->scratch = malloc((size_t)fn_pool_size(pool) * (size_t)c->scratch_floats * sizeof(float));
     c->sel = malloc(B * sizeof(int32_t));
     c->jobs = calloc(2 * (size_t)(hp->n_expert ? hp->n_expert : 2) + 4, sizeof *c->jobs);
     c->acts = calloc((size_t)(hp->n_expert ? hp->n_expert : 1), sizeof *c->acts);
     bool ok = c->x && c->h && c->q && c->k && c->v && c->att && c->ff_a && c->ff_b && c->act && c->act2 &&
-              c->scratch && c->sel && c->jobs && c->acts;
+              c->scratch && c->sel && c->jobs && c->acts && c->block_start && c->block_len;
     if (hp->n_expert) {
         c->moe_out = malloc(B * k * hp->n_embd * sizeof(float));
         c->router = malloc(B * hp->n_expert * sizeof(float));
@@ -119,7 +125,7 @@ void forward_free(forward_ctx *c) {
     if (!c) return;
     void *bufs[] = {c->x, c->h, c->q, c->k, c->v, c->att, c->ff_a, c->ff_b, c->moe_out, c->router, c->act,
                     c->act2, c->scratch, c->route_expert, c->route_weight, c->sorted_token, c->assign_pos,
-                    c->expert_count, c->expert_cursor, c->jobs, c->acts, c->sel};
+                    c->expert_count, c->expert_cursor, c->jobs, c->acts, c->sel, c->block_start, c->block_len};
     for (size_t i = 0; i < FN_ARRAY_LEN(bufs); i++) free(bufs[i]);
     free(c);
 }
@@ -187,19 +193,33 @@ static void task_qk_post(void *ctx, int ith, int nth) {
     }
 }
 
+/* Attention work items: (block of up to ATTN_BLOCK consecutive tokens of one sequence) x
+ * (K/V head group); a block shares each converted cache page among all its queries. */
+static void build_attn_blocks(forward_ctx *c) {
+    c->n_blocks = 0;
+    for (int t = 0; t < c->n;) {
+        int start = t;
+        while (t < c->n && t - start < ATTN_BLOCK && c->seq[t] == c->seq[start]) t++;
+        c->block_start[c->n_blocks] = start;
+        c->block_len[c->n_blocks] = t - start;
+        c->n_blocks++;
+    }
+}
+
 static void task_attention(void *ctx, int ith, int nth) {
     forward_ctx *c = ctx;
     const model_hparams *hp = &c->m->hp;
     attn_params ap = {c->kv, c->layer, (int)hp->n_head, (int)hp->n_head_kv, (int)hp->head_dim_k,
                       (int)hp->head_dim_v, 1.0f / sqrtf((float)hp->head_dim_k)};
     float *scratch = c->scratch + (size_t)ith * c->scratch_floats;
-    long items = (long)c->n * hp->n_head, b, end;
+    long items = (long)c->n_blocks * hp->n_head_kv, b, end;
     fn_split_range(items, ith, nth, 1, &b, &end);
-    int nq = (int)(hp->n_head * hp->head_dim_k), na = (int)(hp->n_head * hp->head_dim_v);
+    size_t nq = (size_t)hp->n_head * hp->head_dim_k, na = (size_t)hp->n_head * hp->head_dim_v;
     for (long it = b; it < end; it++) {
-        int t = (int)(it / hp->n_head), h = (int)(it % hp->n_head);
-        attn_head(&ap, c->seq[t], c->pos[t] + 1, h, c->q + (size_t)t * nq + (size_t)h * hp->head_dim_k,
-                  c->att + (size_t)t * na + (size_t)h * hp->head_dim_v, scratch);
+        int blk = (int)(it / hp->n_head_kv), g = (int)(it % hp->n_head_kv);
+        int t0 = c->block_start[blk];
+        attn_block ab = {c->block_len[blk], c->pos + t0, c->q + (size_t)t0 * nq, nq, c->att + (size_t)t0 * na, na};
+        attn_group_block(&ap, c->seq[t0], g, &ab, scratch);
     }
 }
 
@@ -378,6 +398,7 @@ static int check_batch(forward_ctx *c, const fwd_batch *b) {
 static void run_chunk(forward_ctx *c) {
     const model_hparams *hp = &c->m->hp;
     fn_pool_run(c->pool, task_embed, c);
+    build_attn_blocks(c);
     for (uint32_t l = 0; l < hp->n_layer; l++) {
         c->layer = (int)l;
         const model_layer *L = &c->m->layers[l];

@@ -67,50 +67,57 @@ static void test_rmsnorm_and_route(void **state) {
     assert_true(fabs(wt[0] + wt[1] + wt[2] - 1) < 1e-6);
 }
 
-/* Tiled attention over pages equals a plain softmax over all positions. */
+/* Tiled attention over pages, for a block of tokens, equals a plain softmax over each
+ * token's visible positions. */
 static void test_attention_matches_naive(void **state) {
     (void)state;
-    const int n_head = 4, n_kv = 2, hd = 32, n_pos = 150;
-    kv_cache_params kp = {1, n_kv * hd, n_kv * hd, FN_F16, 256, 2, 16};
-    kv_cache *kv = kv_cache_new(&kp);
-    assert_non_null(kv);
-    assert_int_equal(kv_seq_reserve(kv, 1, n_pos), 0);
-    fn_rng r;
-    fn_rng_seed(&r, 9);
-    float *K = malloc(sizeof(float) * n_pos * n_kv * hd), *Vv = malloc(sizeof(float) * n_pos * n_kv * hd);
-    for (int p = 0; p < n_pos; p++) {
-        for (int i = 0; i < n_kv * hd; i++) {
-            K[p * n_kv * hd + i] = fn_f16_to_f32(fn_f32_to_f16((float)fn_rng_normal(&r)));
-            Vv[p * n_kv * hd + i] = fn_f16_to_f32(fn_f32_to_f16((float)fn_rng_normal(&r)));
+    enum { n_head = 4, n_kv = 2, hd = 32, n_pos = 150, n_tok = 5 };
+    for (int q8 = 0; q8 < 2; q8++) {
+        uint32_t type = q8 ? FN_Q8_0 : FN_F16;
+        kv_cache_params kp = {1, n_kv * hd, n_kv * hd, type, 256, 2, 16};
+        kv_cache *kv = kv_cache_new(&kp);
+        assert_non_null(kv);
+        assert_int_equal(kv_seq_reserve(kv, 1, n_pos), 0);
+        fn_rng r;
+        fn_rng_seed(&r, 9);
+        static float K[n_pos * n_kv * hd], Vv[n_pos * n_kv * hd];
+        for (int p = 0; p < n_pos; p++) {
+            float kr[n_kv * hd], vr[n_kv * hd];
+            for (int i = 0; i < n_kv * hd; i++) kr[i] = (float)fn_rng_normal(&r), vr[i] = (float)fn_rng_normal(&r);
+            tensor_quantize(type, kr, kv_k_at(kv, 0, 1, p), n_kv * hd);
+            tensor_quantize(type, vr, kv_v_at(kv, 0, 1, p), n_kv * hd);
+            /* the reference sees what the cache holds */
+            tensor_dequantize(type, kv_k_at(kv, 0, 1, p), K + p * n_kv * hd, n_kv * hd);
+            tensor_dequantize(type, kv_v_at(kv, 0, 1, p), Vv + p * n_kv * hd, n_kv * hd);
         }
-        tensor_quantize(FN_F16, K + p * n_kv * hd, kv_k_at(kv, 0, 1, p), n_kv * hd);
-        tensor_quantize(FN_F16, Vv + p * n_kv * hd, kv_v_at(kv, 0, 1, p), n_kv * hd);
+        attn_params ap = {kv, 0, n_head, n_kv, hd, hd, 1.0f / sqrtf(hd)};
+        float *scratch = malloc(sizeof(float) * attn_scratch_floats(&ap, n_tok));
+        float q[n_tok][n_head * hd], out[n_tok][n_head * hd];
+        int32_t pos[n_tok] = {0, 17, 63, 64, 149};
+        for (int t = 0; t < n_tok; t++)
+            for (int i = 0; i < n_head * hd; i++) q[t][i] = 2.0f * (float)fn_rng_normal(&r);
+        attn_block b = {n_tok, pos, &q[0][0], n_head * hd, &out[0][0], n_head * hd};
+        for (int g = 0; g < n_kv; g++) attn_group_block(&ap, 1, g, &b, scratch);
+        for (int t = 0; t < n_tok; t++)
+            for (int h = 0; h < n_head; h++) {
+                int g = h / (n_head / n_kv), upto = pos[t] + 1;
+                double s[n_pos], mx = -1e30, z = 0;
+                for (int p = 0; p < upto; p++) {
+                    s[p] = 0;
+                    for (int i = 0; i < hd; i++) s[p] += q[t][h * hd + i] * K[p * n_kv * hd + g * hd + i];
+                    s[p] /= sqrt(hd);
+                    if (s[p] > mx) mx = s[p];
+                }
+                for (int p = 0; p < upto; p++) z += exp(s[p] - mx);
+                for (int i = 0; i < hd; i++) {
+                    double want = 0;
+                    for (int p = 0; p < upto; p++) want += exp(s[p] - mx) / z * Vv[p * n_kv * hd + g * hd + i];
+                    assert_true(fabs(out[t][h * hd + i] - want) < 1e-4);
+                }
+            }
+        free(scratch);
+        kv_cache_free(kv);
     }
-    attn_params ap = {kv, 0, n_head, n_kv, hd, hd, 1.0f / sqrtf(hd)};
-    float *scratch = malloc(sizeof(float) * (size_t)attn_scratch_floats(&ap));
-    float q[32], out[32];
-    for (int h = 0; h < n_head; h++) {
-        for (int i = 0; i < hd; i++) q[i] = 2.0f * (float)fn_rng_normal(&r);
-        int g = h / (n_head / n_kv), upto = 100 + h * 13;
-        attn_head(&ap, 1, upto, h, q, out, scratch);
-        double s[150], m = -1e30, z = 0;
-        for (int p = 0; p < upto; p++) {
-            s[p] = 0;
-            for (int i = 0; i < hd; i++) s[p] += q[i] * K[p * n_kv * hd + g * hd + i];
-            s[p] /= sqrt(hd);
-            if (s[p] > m) m = s[p];
-        }
-        for (int p = 0; p < upto; p++) z += exp(s[p] - m);
-        for (int i = 0; i < hd; i++) {
-            double want = 0;
-            for (int p = 0; p < upto; p++) want += exp(s[p] - m) / z * Vv[p * n_kv * hd + g * hd + i];
-            assert_true(fabs(out[i] - want) < 1e-4);
-        }
-    }
-    free(scratch);
-    free(K);
-    free(Vv);
-    kv_cache_free(kv);
 }
 
 static void test_kv_pages(void **state) {
