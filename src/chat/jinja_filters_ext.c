@@ -236,7 +236,7 @@ static int center(jrt *rt, const jv *x, const jv *args, size_t nargs, const jv_o
 }
 
 static int truncate_filter(jrt *rt, const jv *x, const jv *args, size_t nargs, const jv_object *kw, jv *out) {
-    int64_t length = 255, leeway = 0;
+    int64_t length = 255, leeway = 5; /* Jinja's default truncate.leeway policy */
     if (int_arg(argk(args, nargs, 0, kw, "length"), "truncate length", 0, INT32_MAX, &length)) return -1;
     const jv *kill = argk(args, nargs, 1, kw, "killwords");
     const jv *end = argk(args, nargs, 2, kw, "end");
