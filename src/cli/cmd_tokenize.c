@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "cli/cli.h"
+#include "cli/cli_args.h"
 #include "gguf/gguf.h"
 #include "tok/tokenizer.h"
 
@@ -18,7 +19,9 @@ static void usage(FILE *out) {
             "  --ids       print the token ids on one line, separated by spaces (default)\n"
             "  --pieces    print one token per line: id, then its text as a quoted string\n"
             "  --special   parse special tokens such as <|im_start|> in the text\n"
-            "  --bos       prepend the BOS token (never added otherwise)\n");
+            "  --bos       prepend the BOS token (never added otherwise)\n"
+            "  --time      print the encoding time (not loading, not printing) on stderr\n"
+            "  --repeat N  encode N times and report the fastest (with --time)\n");
 }
 
 /* Reads a whole file (or stdin for "-"). NULL with fn_error on failure. */
@@ -81,7 +84,8 @@ static void print_piece(const char *p, size_t n) {
 
 int cmd_tokenize(int argc, char **argv) {
     const char *model = NULL, *file = NULL, *text = NULL;
-    bool pieces = false, special = false, bos = false;
+    bool pieces = false, special = false, bos = false, timing = false;
+    long repeat = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_is_help(a)) {
@@ -101,6 +105,11 @@ int cmd_tokenize(int argc, char **argv) {
             special = true;
         } else if (!strcmp(a, "--bos")) {
             bos = true;
+        } else if (!strcmp(a, "--time")) {
+            timing = true;
+        } else if (!strcmp(a, "--repeat")) {
+            if (++i == argc || !cli_parse_int(argv[i], 1, 1000000, &repeat))
+                return cli_fail("--repeat needs a count from 1 to 1000000");
         } else if (!strcmp(a, "--")) {
             if (i + 1 < argc) text = argv[++i];
             if (i + 1 < argc) return cli_fail("tokenize takes one TEXT argument");
@@ -133,14 +142,25 @@ int cmd_tokenize(int argc, char **argv) {
         free(buf);
         return cli_fail("%s: %s", model, fn_errmsg());
     }
-    int32_t *ids;
-    size_t n;
-    int rc = tokenizer_encode(t, text, len, special, bos, &ids, &n);
+    int32_t *ids = NULL;
+    size_t n = 0;
+    double best = 0;
+    int rc = 0;
+    for (long r = 0; r < repeat && !rc; r++) {
+        free(ids);
+        double t0 = cli_now();
+        rc = tokenizer_encode(t, text, len, special, bos, &ids, &n);
+        double dt = cli_now() - t0;
+        if (r == 0 || dt < best) best = dt;
+    }
     free(buf);
     if (rc) {
         tokenizer_free(t);
         return cli_fail("%s", fn_errmsg());
     }
+    if (timing)
+        fprintf(stderr, "fennec tokenize: %zu bytes -> %zu tokens in %.3f ms (%.2f MB/s), best of %ld\n",
+                len, n, best * 1e3, best > 0 ? len / best / 1e6 : 0.0, repeat);
     if (pieces) {
         for (size_t i = 0; i < n; i++) {
             size_t pl;

@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "tok/utf8.h"
+#include "tok/wordcache.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,18 +17,16 @@ static bool byte_is_printable(unsigned b) {
 
 uint32_t bpe_byte_to_cp(uint8_t b) {
     if (byte_is_printable(b)) return b;
-    uint32_t n = 0;
-    for (unsigned c = 0; c < b; c++) n += !byte_is_printable(c);
-    return 256 + n;
+    if (b <= 0x20) return 256 + b;                 /* 0x00-0x20: the first 33 */
+    if (b <= 0xA0) return 256 + 33 + (b - 0x7F);   /* 0x7F-0xA0: the next 34 */
+    return 256 + 67;                               /* 0xAD */
 }
 
 int bpe_cp_to_byte(uint32_t cp) {
     if (cp < 256) return byte_is_printable(cp) ? (int)cp : -1;
-    if (cp >= 256 + 68) return -1;
-    uint32_t n = cp - 256;
-    for (unsigned c = 0; c < 256; c++)
-        if (!byte_is_printable(c) && n-- == 0) return (int)c;
-    return -1;
+    if (cp < 256 + 33) return (int)(cp - 256);
+    if (cp < 256 + 67) return (int)(cp - 256 - 33 + 0x7F);
+    return cp == 256 + 67 ? 0xAD : -1;
 }
 
 /* ---- merge table ----------------------------------------------------------------------- */
@@ -186,15 +185,6 @@ typedef struct {
     int32_t result;             /* merged id */
 } cand;
 
-typedef struct {
-    uint64_t hash;
-    uint32_t woff, wlen;        /* word bytes in words[] */
-    uint32_t ioff, nids;        /* its ids in ids[] */
-} cache_entry;
-
-#define CACHE_MAX_WORD 48       /* longer words are rare enough to encode each time */
-#define CACHE_MAX_SLOTS (1u << 18)
-
 struct bpe_scratch {
     int32_t *id, *prev, *next;  /* symbols of the current word */
     size_t sym_cap;
@@ -202,13 +192,7 @@ struct bpe_scratch {
     size_t heap_n, heap_cap;
     char *enc;                  /* word in the byte-level alphabet (ignore_merges lookups) */
     size_t enc_cap;
-    cache_entry *cache;         /* open addressing, cache_mask + 1 slots */
-    size_t cache_mask, cache_used;
-    bool cache_full;            /* at its size limit: no more insertions */
-    char *words;
-    size_t words_n, words_cap;
-    int32_t *ids;
-    size_t ids_n, ids_cap;
+    wordcache cache;            /* words already encoded in this call */
 };
 
 bpe_scratch *bpe_scratch_new(void) {
@@ -224,9 +208,7 @@ void bpe_scratch_free(bpe_scratch *s) {
     free(s->next);
     free(s->heap);
     free(s->enc);
-    free(s->cache);
-    free(s->words);
-    free(s->ids);
+    wordcache_free(&s->cache);
     free(s);
 }
 
@@ -328,62 +310,14 @@ static int merge_word(const bpe_model *m, bpe_scratch *s, const uint8_t *w, size
     return 0;
 }
 
-static cache_entry *cache_slot(bpe_scratch *s, uint64_t h, const char *w, size_t n, bool *found) {
-    for (size_t i = (size_t)h & s->cache_mask;; i = (i + 1) & s->cache_mask) {
-        cache_entry *e = &s->cache[i];
-        if (!e->wlen) {
-            *found = false;
-            return e;
-        }
-        if (e->hash == h && e->wlen == n && !memcmp(s->words + e->woff, w, n)) {
-            *found = true;
-            return e;
-        }
-    }
-}
-
-/* Doubles the cache table; returns false (cache stays as is) when at its size limit or out
- * of memory, which only costs speed. */
-static bool cache_grow(bpe_scratch *s) {
-    size_t old_n = s->cache ? s->cache_mask + 1 : 0, n = old_n ? old_n * 2 : 4096;
-    if (n > CACHE_MAX_SLOTS) return false;
-    cache_entry *t = calloc(n, sizeof *t), *old = s->cache;
-    if (!t) return false;
-    s->cache = t;
-    s->cache_mask = n - 1;
-    for (size_t i = 0; i < old_n; i++) {
-        if (!old[i].wlen) continue;
-        for (size_t j = (size_t)old[i].hash & s->cache_mask;; j = (j + 1) & s->cache_mask)
-            if (!t[j].wlen) {
-                t[j] = old[i];
-                break;
-            }
-    }
-    free(old);
-    return true;
-}
-
 int bpe_encode_word(const bpe_model *m, bpe_scratch *s, const char *word, size_t n, idvec *out) {
     const uint8_t *w = (const uint8_t *)word;
     if (n == 0) return 0;
     if (n == 1) return emit_byte(m, w[0], out);
 
     uint64_t h = 0;
-    cache_entry *slot = NULL;
-    if (n <= CACHE_MAX_WORD) {
-        h = strmap_hash(word, n);
-        if (s->cache || cache_grow(s)) {
-            bool found;
-            cache_entry *e = cache_slot(s, h, word, n, &found);
-            if (found) {
-                if (idvec_reserve(out, e->nids)) return -1;
-                memcpy(out->v + out->n, s->ids + e->ioff, e->nids * sizeof(int32_t));
-                out->n += e->nids;
-                return 0;
-            }
-            if (!s->cache_full) slot = e;
-        }
-    }
+    int hit = wordcache_get(&s->cache, word, n, &h, out);
+    if (hit) return hit < 0 ? -1 : 0;
 
     size_t start = out->n;
     int32_t whole = -1;
@@ -401,22 +335,6 @@ int bpe_encode_word(const bpe_model *m, bpe_scratch *s, const char *word, size_t
     } else if (merge_word(m, s, w, n, out))
         return -1;
 
-    if (slot) {
-        size_t nids = out->n - start;
-        if (s->words_n + n > UINT32_MAX || s->ids_n + nids > UINT32_MAX) return 0;
-        if (grow((void **)&s->words, &s->words_cap, s->words_n + n, 1) ||
-            grow((void **)&s->ids, &s->ids_cap, s->ids_n + nids, sizeof *s->ids)) {
-            fn_error_clear(); /* the cache is optional */
-            return 0;
-        }
-        memcpy(s->words + s->words_n, word, n);
-        memcpy(s->ids + s->ids_n, out->v + start, nids * sizeof(int32_t));
-        *slot = (cache_entry){h, (uint32_t)s->words_n, (uint32_t)n, (uint32_t)s->ids_n,
-                              (uint32_t)nids};
-        s->words_n += n;
-        s->ids_n += nids;
-        if (++s->cache_used * 10 > (s->cache_mask + 1) * 7 && !cache_grow(s))
-            s->cache_full = true; /* lookups still work: the table keeps 30% free */
-    }
+    wordcache_put(&s->cache, h, word, n, out->v + start, out->n - start);
     return 0;
 }

@@ -4,13 +4,65 @@
 #include "tok/spm.h"
 
 #include "base/error.h"
+#include "tok/wordcache.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void spm_init(spm_model *m, const tok_vocab *v) {
+static const uint8_t lead_len[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+
+/* A symbol (1-4 bytes) as a number: its bytes and its length. */
+static inline uint64_t sym_key(const char *p, uint32_t n) {
+    uint32_t b = 0;
+    memcpy(&b, p, n);
+    return b | (uint64_t)n << 32;
+}
+
+static inline size_t pair_bit(const spm_model *m, uint64_t a, uint64_t b) {
+    uint64_t h = (a * 0x9E3779B97F4A7C15ull) ^ (b + 0x632BE59BD9B4E019ull);
+    h ^= h >> 31;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 29;
+    return (size_t)h & m->pairs_mask;
+}
+
+static inline bool pair_maybe(const spm_model *m, uint64_t a, uint64_t b) {
+    size_t i = pair_bit(m, a, b);
+    return m->pairs[i >> 6] >> (i & 63) & 1;
+}
+
+void spm_free(spm_model *m) {
+    free(m->pairs);
+    m->pairs = NULL;
+}
+
+int spm_init(spm_model *m, const tok_vocab *v) {
+    memset(m, 0, sizeof *m);
     m->v = v;
+    /* about 16 bits per vocabulary token keeps false "maybe"s (which only cost speed) rare */
+    size_t bits = 1 << 16;
+    while (bits < (size_t)v->n * 16 && bits < ((size_t)1 << 26)) bits <<= 1;
+    m->pairs = calloc(bits / 64, sizeof *m->pairs);
+    if (!m->pairs) return fn_error("out of memory");
+    m->pairs_mask = bits - 1;
+    for (uint32_t t = 0; t < v->n; t++) {
+        const char *p = vocab_text(v, (int32_t)t);
+        uint32_t n = v->text_len[t], prev_len = 0;
+        uint64_t prev = 0;
+        for (uint32_t o = 0; o < n;) {
+            uint32_t l = lead_len[(uint8_t)p[o] >> 4];
+            if (l > n - o) l = n - o;
+            uint64_t k = sym_key(p + o, l);
+            if (prev_len) {
+                size_t i = pair_bit(m, prev, k);
+                m->pairs[i >> 6] |= 1ull << (i & 63);
+            }
+            prev = k;
+            prev_len = l;
+            o += l;
+        }
+    }
     for (int b = 0; b < 256; b++) {
         char hex[8];
         snprintf(hex, sizeof hex, "<0x%02X>", b);
@@ -22,6 +74,7 @@ void spm_init(spm_model *m, const tok_vocab *v) {
         /* llama.cpp fails here; emitting <unk> (or nothing) keeps encoding total */
         m->byte_id[b] = id >= 0 ? id : v->id.unk;
     }
+    return 0;
 }
 
 typedef struct {
@@ -38,6 +91,7 @@ struct spm_scratch {
     size_t sym_cap;
     bigram *heap;
     size_t heap_n, heap_cap;
+    wordcache cache;            /* chunks already encoded in this call */
 };
 
 spm_scratch *spm_scratch_new(void) {
@@ -54,6 +108,7 @@ void spm_scratch_free(spm_scratch *s) {
     free(s->prev);
     free(s->next);
     free(s->heap);
+    wordcache_free(&s->cache);
     free(s);
 }
 
@@ -126,6 +181,41 @@ static int reserve(spm_scratch *s, size_t text_bytes, size_t n_sym) {
     return 0;
 }
 
+/* Runs the merges among symbols [first, end), which link only to each other. */
+static int merge_chunk(const spm_model *m, spm_scratch *s, int32_t first, int32_t end) {
+    s->heap_n = 0;
+    for (int32_t i = first + 1; i < end; i++)
+        if (try_bigram(m, s, i - 1, i)) return -1;
+    while (s->heap_n) {
+        bigram g = heap_pop(s);
+        int32_t l = g.left, r = g.right;
+        if (!s->len[l] || !s->len[r] || s->len[l] + s->len[r] != g.size) continue; /* stale */
+        s->len[l] += s->len[r];
+        s->len[r] = 0;
+        s->next[l] = s->next[r];
+        if (s->next[l] >= 0) s->prev[s->next[l]] = l;
+        if (try_bigram(m, s, s->prev[l], l) || try_bigram(m, s, l, s->next[l])) return -1;
+    }
+    return 0;
+}
+
+/* Appends the ids of the chunk starting at symbol first: a token per symbol, or its bytes. */
+static int emit_chunk(const spm_model *m, spm_scratch *s, int32_t first, idvec *out) {
+    for (int32_t i = first; i >= 0; i = s->next[i]) {
+        const char *p = s->text + s->start[i];
+        int32_t id = strmap_get(&m->v->map, p, s->len[i]);
+        if (id >= 0) {
+            if (idvec_push(out, id)) return -1;
+            continue;
+        }
+        for (uint32_t k = 0; k < s->len[i]; k++) {
+            int32_t b = m->byte_id[(uint8_t)p[k]];
+            if (b >= 0 && idvec_push(out, b)) return -1;
+        }
+    }
+    return 0;
+}
+
 static const char SPACE_MARK[3] = {'\xE2', '\x96', '\x81'}; /* U+2581 */
 
 int spm_encode(const spm_model *m, spm_scratch *s, const char *text, size_t n, bool space_prefix,
@@ -143,7 +233,6 @@ int spm_encode(const spm_model *m, spm_scratch *s, const char *text, size_t n, b
     if (!e) return 0;
 
     /* one symbol per character, its length taken from the lead byte as llama.cpp does */
-    static const uint8_t lead_len[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
     int32_t ns = 0;
     for (size_t o = 0; o < e; ns++) {
         size_t l = lead_len[(uint8_t)s->text[o] >> 4];
@@ -155,31 +244,33 @@ int spm_encode(const spm_model *m, spm_scratch *s, const char *text, size_t n, b
         s->next[ns] = o < e ? ns + 1 : -1;
     }
 
-    s->heap_n = 0;
-    for (int32_t i = 1; i < ns; i++)
-        if (try_bigram(m, s, i - 1, i)) return -1;
-    while (s->heap_n) {
-        bigram g = heap_pop(s);
-        int32_t l = g.left, r = g.right;
-        if (!s->len[l] || !s->len[r] || s->len[l] + s->len[r] != g.size) continue; /* stale */
-        s->len[l] += s->len[r];
-        s->len[r] = 0;
-        s->next[l] = s->next[r];
-        if (s->next[l] >= 0) s->prev[s->next[l]] = l;
-        if (try_bigram(m, s, s->prev[l], l) || try_bigram(m, s, l, s->next[l])) return -1;
-    }
-
-    for (int32_t i = 0; i >= 0; i = s->next[i]) {
-        const char *p = s->text + s->start[i];
-        int32_t id = strmap_get(&m->v->map, p, s->len[i]);
-        if (id >= 0) {
-            if (idvec_push(out, id)) return -1;
-            continue;
+    /* Cut the symbols into chunks where no token can span the cut: merges never cross it,
+     * so merging each chunk alone (in order) gives the same result as the whole text. */
+    int32_t chunk = 0;
+    uint64_t prev_key = sym_key(s->text, s->len[0]);
+    for (int32_t i = 1; i <= ns; i++) {
+        uint64_t key = 0;
+        if (i < ns) {
+            key = sym_key(s->text + s->start[i], s->len[i]);
+            if (pair_maybe(m, prev_key, key)) {
+                prev_key = key;
+                continue;
+            }
+            s->next[i - 1] = -1;
+            s->prev[i] = -1;
         }
-        for (uint32_t k = 0; k < s->len[i]; k++) {
-            int32_t b = m->byte_id[(uint8_t)p[k]];
-            if (b >= 0 && idvec_push(out, b)) return -1;
+        const char *ct = s->text + s->start[chunk];
+        size_t cn = (i < ns ? s->start[i] : e) - s->start[chunk];
+        uint64_t h = 0;
+        int hit = wordcache_get(&s->cache, ct, cn, &h, out);
+        if (hit < 0) return -1;
+        if (!hit) {
+            size_t at = out->n;
+            if (merge_chunk(m, s, chunk, i) || emit_chunk(m, s, chunk, out)) return -1;
+            wordcache_put(&s->cache, h, ct, cn, out->v + at, out->n - at);
         }
+        chunk = i;
+        prev_key = key;
     }
     return 0;
 }

@@ -18,9 +18,15 @@
 typedef struct {
     const tok_vocab *v;         /* borrowed */
     int32_t byte_id[256];       /* <0xNN> token, else the one-byte token, else unk, else -1 */
+    uint64_t *pairs;            /* bitmap over hashed adjacent character pairs seen inside
+                                 * any token: where a text's pair is absent, no merge can
+                                 * cross, so the text is merged in independent chunks (owned) */
+    size_t pairs_mask;          /* bits - 1 */
 } spm_model;
 
-void spm_init(spm_model *m, const tok_vocab *v);
+/* Prepares the byte fallback and pair tables for v (which must outlive m). 0 or -1. */
+int spm_init(spm_model *m, const tok_vocab *v);
+void spm_free(spm_model *m);
 
 typedef struct spm_scratch spm_scratch;
 spm_scratch *spm_scratch_new(void);

@@ -14,6 +14,7 @@ void tokenizer_free(tokenizer *t) {
     bpe_free(t->bpe);
     partition_index_free(t->pix);
     piece_table_free(&t->pieces);
+    spm_free(&t->spm);
     vocab_free(&t->v);
     free(t);
 }
@@ -53,7 +54,7 @@ tokenizer *tokenizer_load(const gguf_file *f) {
         if (!(t->pre = pretok_new(spec))) goto fail;
         if (!(t->bpe = bpe_new(&t->v, f, spec->ignore_merges))) goto fail;
     } else {
-        spm_init(&t->spm, &t->v);
+        if (spm_init(&t->spm, &t->v)) goto fail;
     }
     if (!(t->pix = partition_index_new(&t->v))) goto fail;
     if (piece_table_build(&t->pieces, &t->v)) goto fail;
@@ -164,6 +165,7 @@ int32_t tokenizer_unk(const tokenizer *t) { return t->v.id.unk; }
 int32_t tokenizer_sep(const tokenizer *t) { return t->v.id.sep; }
 bool tokenizer_wants_bos(const tokenizer *t) { return t->v.add_bos && t->v.id.bos >= 0; }
 bool tokenizer_wants_eos(const tokenizer *t) { return t->v.add_eos && t->v.id.eos >= 0; }
+bool tokenizer_adds_space_prefix(const tokenizer *t) { return t->v.kind == VOCAB_SPM && t->v.add_space_prefix; }
 
 int32_t tokenizer_fim(const tokenizer *t, tok_fim which) {
     switch (which) {

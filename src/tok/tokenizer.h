@@ -64,6 +64,10 @@ int32_t tokenizer_fim(const tokenizer *t, tok_fim which);
 bool tokenizer_wants_bos(const tokenizer *t);
 bool tokenizer_wants_eos(const tokenizer *t);
 
+/* Whether encoding puts a space before the text (SentencePiece's add_space_prefix), so
+ * that decoding a whole encoded text should drop it. */
+bool tokenizer_adds_space_prefix(const tokenizer *t);
+
 /* True if id ends generation (eos, eot, eom, <|im_end|>, <|endoftext|>, ...). False for
  * ids out of range. */
 bool tokenizer_is_eog(const tokenizer *t, int32_t id);
