@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int atomic_file_open(atomic_file *af, const char *path) {
@@ -26,6 +27,16 @@ int atomic_file_open(atomic_file *af, const char *path) {
         af->tmp_path = NULL;
         atomic_file_abort(af);
         return fn_error("%s: cannot create file: %s", path, strerror(e));
+    }
+    /* mkstemp creates the file 0600; a finished output gets the usual 0666 & ~umask */
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fchmod(fd, 0666 & ~mask) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(af->tmp_path);
+        atomic_file_abort(af);
+        return fn_error("%s: cannot set permissions: %s", path, strerror(e));
     }
     af->fp = fdopen(fd, "wb");
     if (!af->fp) {

@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/rng.h"
+#include "base/threadpool.h"
 #include "gguf/gguf.h"
 #include "model/arch.h"
 #include "model/quant_recipe.h"
@@ -78,27 +79,49 @@ typedef struct {
     float std;              /* spread of the values around `mean` */
     float mean;
     uint64_t seed;
+    fn_pool *pool;          /* borrowed: threads that generate the rows */
 } synth_tensor;
 
-/* Fills a whole tensor: generates f32 rows, converts each to the stored type. */
-static int fill_tensor(void *ctx, void *dst, uint64_t n_bytes) {
-    const synth_tensor *t = ctx;
-    int64_t ne0 = t->ne[0], rows = t->ne[1] * t->ne[2];
-    int64_t row_bytes = fn_dtype_row_bytes(t->type, ne0);
-    if (row_bytes < 0 || (uint64_t)(row_bytes * rows) != n_bytes)
-        return fn_error("internal size mismatch for %s", t->name);
+/* Fills a whole tensor: generates f32 rows, converts each to the stored type. Each row
+ * has its own generator seeded by (seed, name, row), so the bytes do not depend on how
+ * many threads share the work. */
+typedef struct {
+    const synth_tensor *t;
+    uint8_t *dst;
+    int64_t row_bytes, rows;
+    int failed;
+} fill_job;
+
+static void fill_rows(void *ctx, int ith, int nth) {
+    fill_job *j = ctx;
+    const synth_tensor *t = j->t;
+    int64_t ne0 = t->ne[0];
+    long b, e;
+    fn_split_range((long)j->rows, ith, nth, 1, &b, &e);
     float *row = malloc((size_t)ne0 * sizeof *row);
-    if (!row) return fn_error("out of memory generating %s", t->name);
-    fn_rng rng;
-    fn_rng_seed(&rng, t->seed ^ hash_name(t->name));
-    for (int64_t r = 0; r < rows; r++) {
+    if (!row) {
+        j->failed = 1;
+        return;
+    }
+    uint64_t base = t->seed ^ hash_name(t->name);
+    for (long r = b; r < e; r++) {
+        fn_rng rng;
+        fn_rng_seed(&rng, base + 0x9e3779b97f4a7c15ULL * (uint64_t)(r + 1));
         for (int64_t i = 0; i < ne0; i++) row[i] = t->mean + t->std * fast_normal(&rng);
-        if (tensor_quantize(t->type, row, (uint8_t *)dst + r * row_bytes, ne0)) {
-            free(row);
-            return fn_error_prefix("%s", t->name);
-        }
+        if (tensor_quantize(t->type, row, j->dst + r * j->row_bytes, ne0)) j->failed = 1;
     }
     free(row);
+}
+
+static int fill_tensor(void *ctx, void *dst, uint64_t n_bytes) {
+    const synth_tensor *t = ctx;
+    int64_t rows = t->ne[1] * t->ne[2];
+    int64_t row_bytes = fn_dtype_row_bytes(t->type, t->ne[0]);
+    if (row_bytes < 0 || (uint64_t)(row_bytes * rows) != n_bytes)
+        return fn_error("internal size mismatch for %s", t->name);
+    fill_job j = {t, dst, row_bytes, rows, 0};
+    fn_pool_run(t->pool, fill_rows, &j);
+    if (j.failed) return fn_error("%s: could not generate the values (out of memory?)", t->name);
     return 0;
 }
 
@@ -140,6 +163,8 @@ int synth_write_model(const synth_options *o) {
 
     int rc = -1;
     gguf_file *vocab = NULL;
+    fn_pool *pool = fn_pool_new(o->n_threads > 0 ? o->n_threads : 2);
+    if (!pool) return -1;
     synth_tensor *tensors = NULL;
     gguf_writer *w = gguf_writer_new();
     if (!w) return fn_error("out of memory");
@@ -197,6 +222,7 @@ int synth_write_model(const synth_options *o) {
                 for (int d = 0; d < 3; d++) t->ne[d] = arch_dim_value(at->dims[d], &hp);
                 t->role = at->role;
                 t->seed = o->seed;
+                t->pool = pool;
                 quant_tensor_info qi = {t->name, t->n_dims, t->ne[0], quant_layer_of(t->name),
                                         (int)hp.n_layer, hp.n_expert, o->tied_output != 0};
                 t->type = quant_recipe_type(recipe, &qi);
@@ -217,5 +243,6 @@ done:
     gguf_writer_free(w);
     if (vocab) gguf_close(vocab);
     free(tensors);
+    fn_pool_free(pool);
     return rc;
 }

@@ -29,6 +29,7 @@ typedef struct {
     int tied_output;         /* 1: no output.weight, token_embd doubles as output */
     const char *out_path;    /* written atomically */
     int verbose;             /* print one line per tensor to stderr */
+    int n_threads;           /* threads generating values (0: 2); the bytes do not depend on it */
 } synth_options;
 
 /* Writes the model. Returns 0, or -1 with fn_errmsg() set (nothing left at out_path). */
