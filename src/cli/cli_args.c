@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
+#include "base/dtype.h"
 #include "base/error.h"
 
 bool cli_parse_int(const char *s, long lo, long hi, long *out) {
@@ -60,4 +62,11 @@ double cli_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+bool cli_parse_kv_type(const char *s, uint32_t *out) {
+    if (!strcmp(s, "f16")) *out = FN_F16;
+    else if (!strcmp(s, "q8_0")) *out = FN_Q8_0;
+    else return false;
+    return true;
 }

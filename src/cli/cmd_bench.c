@@ -15,7 +15,7 @@
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: fennec bench -m FILE [-p 512] [-n 128] [-t THREADS] [-r REPS] [--json]\n\n"
+            "usage: fennec bench -m FILE [-p 512] [-n 128] [-t THREADS] [-r REPS] [--kv-type f16|q8_0] [--json]\n\n"
             "Measures prompt processing (one batch of -p tokens) and generation (-n tokens one at\n"
             "a time), each repeated -r times (default 3) after a warm-up; prints the median.\n");
 }
@@ -29,6 +29,7 @@ int cmd_bench(int argc, char **argv) {
     const char *path = NULL;
     long p = 512, n = 128, threads = 0, reps = 3;
     bool json = false;
+    uint32_t kv_type = 0;
     int rc = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -37,6 +38,9 @@ int cmd_bench(int argc, char **argv) {
             return 0;
         } else if (!strcmp(a, "--json")) {
             json = true;
+        } else if (!strcmp(a, "--kv-type")) {
+            if (!v || !cli_parse_kv_type(v, &kv_type)) return cli_fail("bench: --kv-type must be f16 or q8_0");
+            i++;
         } else if (!strcmp(a, "-m") || !strcmp(a, "-p") || !strcmp(a, "-n") || !strcmp(a, "-t") || !strcmp(a, "-r")) {
             if (!v) return cli_fail("bench: %s needs a value", a);
             i++;
@@ -51,7 +55,7 @@ int cmd_bench(int argc, char **argv) {
     }
     if (!path) return cli_fail("bench: -m FILE is required");
     llm_options o = {.model_path = path, .n_threads = (int)threads, .n_ctx = (int)(p + n + 16), .n_seq = 1,
-                     .max_batch = p > 0 ? (int)p : 1};
+                     .max_batch = p > 0 ? (int)p : 1, .kv_type = kv_type};
     llm *l = llm_open(&o);
     if (!l) return cli_fail("bench: %s", fn_errmsg());
     const model_hparams *hp = &l->m->hp;

@@ -21,6 +21,7 @@ static void usage(FILE *out) {
             "  --seed N           random seed (default 1); same seed = same weights in every type\n"
             "  --output-scale F   standard deviation of the initial logits (default 4)\n"
             "  --tied             no output.weight: the token embedding doubles as the output\n"
+            "  --rope-scaling linear:F | yarn:F   extend the context F times (rope.scaling.* keys)\n"
             "  -v                 list the tensors written\n"
             "  -o OUT.gguf        output file (written atomically)\n\npresets:\n",
             quant_recipe_names());
@@ -51,13 +52,22 @@ int cmd_make_model(int argc, char **argv) {
             o.tied_output = 1;
         } else if (!strcmp(a, "--preset") || !strcmp(a, "--layers") || !strcmp(a, "--type") ||
                    !strcmp(a, "--vocab") || !strcmp(a, "--seed") || !strcmp(a, "-o") ||
-                   !strcmp(a, "--output-scale")) {
+                   !strcmp(a, "--output-scale") || !strcmp(a, "--rope-scaling")) {
             if (!val) return cli_fail("make-model: %s needs a value", a);
             i++;
             if (!strcmp(a, "--preset")) o.preset = val;
             else if (!strcmp(a, "--type")) o.type = val;
             else if (!strcmp(a, "--vocab")) o.vocab_path = val;
             else if (!strcmp(a, "-o")) o.out_path = val;
+            else if (!strcmp(a, "--rope-scaling")) {
+                char kind[16];
+                float f;
+                if (sscanf(val, "%15[a-z]:%f", kind, &f) != 2 || (strcmp(kind, "linear") && strcmp(kind, "yarn")) ||
+                    !(f > 1.0f && f <= 64.0f))
+                    return cli_fail("make-model: --rope-scaling must be linear:F or yarn:F with 1 < F <= 64");
+                o.rope_scaling = !strcmp(kind, "yarn") ? ROPE_SCALING_YARN : ROPE_SCALING_LINEAR;
+                o.rope_scale_factor = f;
+            }
             else if (!strcmp(a, "--seed")) {
                 if (parse_u64(val, &o.seed)) return cli_fail("make-model: --seed '%s' is not a non-negative integer", val);
             } else if (!strcmp(a, "--layers")) {

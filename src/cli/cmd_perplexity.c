@@ -15,7 +15,7 @@
 static void usage(FILE *out) {
     fprintf(out,
             "usage: fennec perplexity -m FILE (-f TEXT_FILE | --ids ID,ID,...) [--ctx N] [-t THREADS]\n"
-            "                         [--top1-out FILE] [--probs-out FILE]\n\n"
+            "                         [--top1-out FILE] [--probs-out FILE] [--kv-type f16|q8_0]\n\n"
             "Evaluates the text in consecutive windows of --ctx tokens (default 512; BOS first when\n"
             "the model wants it) and prints PPL = X over every predicted position.\n"
             "  --top1-out FILE   the most probable next token id at every position, one per line\n"
@@ -26,6 +26,7 @@ static void usage(FILE *out) {
 int cmd_perplexity(int argc, char **argv) {
     const char *path = NULL, *text_file = NULL, *ids_arg = NULL, *top1_path = NULL, *probs_path = NULL;
     long ctx = 512, threads = 0;
+    uint32_t kv_type = 0;
     int rc = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -33,7 +34,7 @@ int cmd_perplexity(int argc, char **argv) {
             usage(stdout);
             return 0;
         } else if (!strcmp(a, "-m") || !strcmp(a, "-f") || !strcmp(a, "--ids") || !strcmp(a, "--ctx") ||
-                   !strcmp(a, "-t") || !strcmp(a, "--top1-out") || !strcmp(a, "--probs-out")) {
+                   !strcmp(a, "-t") || !strcmp(a, "--top1-out") || !strcmp(a, "--probs-out") || !strcmp(a, "--kv-type")) {
             if (!v) return cli_fail("perplexity: %s needs a value", a);
             i++;
             if (!strcmp(a, "-m")) path = v;
@@ -41,6 +42,7 @@ int cmd_perplexity(int argc, char **argv) {
             else if (!strcmp(a, "--ids")) ids_arg = v;
             else if (!strcmp(a, "--top1-out")) top1_path = v;
             else if (!strcmp(a, "--probs-out")) probs_path = v;
+            else if (!strcmp(a, "--kv-type") && !cli_parse_kv_type(v, &kv_type)) return cli_fail("perplexity: --kv-type must be f16 or q8_0");
             else if (!strcmp(a, "--ctx") && !cli_parse_int(v, 2, 1 << 20, &ctx)) return cli_fail("perplexity: --ctx must be 2..1048576");
             else if (!strcmp(a, "-t") && !cli_parse_int(v, 1, 1024, &threads)) return cli_fail("perplexity: -t must be 1..1024");
         } else {
@@ -50,7 +52,7 @@ int cmd_perplexity(int argc, char **argv) {
     if (!path) return cli_fail("perplexity: -m FILE is required");
     if (!text_file == !ids_arg) return cli_fail("perplexity: give exactly one of -f TEXT_FILE or --ids");
 
-    llm_options o = {.model_path = path, .n_threads = (int)threads, .n_ctx = (int)ctx, .n_seq = 1, .max_batch = 512};
+    llm_options o = {.model_path = path, .n_threads = (int)threads, .n_ctx = (int)ctx, .n_seq = 1, .max_batch = 512, .kv_type = kv_type};
     llm *l = llm_open(&o);
     if (!l) return cli_fail("perplexity: %s", fn_errmsg());
     int n_vocab = (int)l->m->hp.n_vocab, n_ids = 0;

@@ -31,6 +31,7 @@ static void usage(FILE *out) {
             "  -n N                 tokens to generate (default 128; stops early at end-of-generation)\n"
             "  -t THREADS           threads (default: all cores)\n"
             "  --ctx N              context size in tokens (default min(4096, trained))\n"
+            "  --kv-type f16|q8_0   KV cache element type (default f16)\n"
             "  --truncate           keep the end of a prompt longer than the context instead of failing\n"
             "  --temp T             temperature; 0 = greedy (default 0.8)\n"
             "  --top-k K            (default 40; 0 = off)      --top-p P   (default 0.95)\n"
@@ -65,6 +66,7 @@ int cmd_run(int argc, char **argv) {
     long n_gen = 128, threads = 0, ctx = 0, last_n = 64, seed = 0;
     double v;
     bool truncate = false, special = false, no_bos = false, ignore_eos = false;
+    uint32_t kv_type = 0;
     sampler_params sp = sampler_defaults();
     sp.temperature = 0.8f;
     sp.top_k = 40;
@@ -82,7 +84,7 @@ int cmd_run(int argc, char **argv) {
         if (!strcmp(a, "--ignore-eos")) { ignore_eos = true; continue; }
         const char *opts[] = {"-m", "-p", "-f", "--ids", "-n", "-t", "--ctx", "--temp", "--top-k", "--top-p",
                               "--min-p", "--seed", "--repeat-penalty", "--repeat-last-n", "--presence-penalty",
-                              "--frequency-penalty", "--stop", "--ids-out"};
+                              "--frequency-penalty", "--stop", "--ids-out", "--kv-type"};
         bool known = false;
         for (size_t k = 0; k < sizeof opts / sizeof *opts; k++) known |= !strcmp(a, opts[k]);
         if (!known) return cli_fail("run: unknown argument '%s' (see --help)", a);
@@ -93,6 +95,9 @@ int cmd_run(int argc, char **argv) {
         else if (!strcmp(a, "-f")) prompt_file = val;
         else if (!strcmp(a, "--ids")) ids_arg = val;
         else if (!strcmp(a, "--ids-out")) ids_out_path = val;
+        else if (!strcmp(a, "--kv-type")) {
+            if (!cli_parse_kv_type(val, &kv_type)) return cli_fail("run: --kv-type must be f16 or q8_0");
+        }
         else if (!strcmp(a, "--stop")) {
             if (n_stops == MAX_STOPS) return cli_fail("run: at most %d --stop strings", MAX_STOPS);
             stops[n_stops++] = val;
@@ -137,7 +142,7 @@ int cmd_run(int argc, char **argv) {
     bool dt_init = false;
     stop_matcher sm;
     memset(&sm, 0, sizeof sm);
-    llm_options o = {.model_path = path, .n_threads = (int)threads, .n_ctx = (int)ctx, .n_seq = 1};
+    llm_options o = {.model_path = path, .n_threads = (int)threads, .n_ctx = (int)ctx, .n_seq = 1, .kv_type = kv_type};
     double t_load = cli_now();
     llm *l = llm_open(&o);
     if (!l) return cli_fail("run: %s", fn_errmsg());

@@ -39,6 +39,9 @@ static const synth_preset presets[] = {
     {"tiny-llama", "tiny dense llama (256 hidden, 4/2 heads x 64, FFN 512); 2 layers",
      {"llama", 0, 4096, 256, 2, 4, 2, 64, 64, 64, 512, 0, 0, 0, 1e-5f, 1e4f,
       ROPE_SCALING_NONE, 0, 0, -1, 1, 32, 1}},
+    {"tiny-qwen2", "tiny dense qwen2 with q/k/v biases (256 hidden, 4/2 heads x 64, FFN 512); 2 layers",
+     {"qwen2", 0, 4096, 256, 2, 4, 2, 64, 64, 64, 512, 0, 0, 0, 1e-6f, 1e6f,
+      ROPE_SCALING_NONE, 0, 0, -1, 1, 32, 1}},
     {"tiny-mixtral", "tiny Mixtral-style llama with experts (256 hidden, 8 experts, 2 used, FFN 512); 2 layers",
      {"llama", 0, 4096, 256, 2, 4, 2, 64, 64, 64, 512, 8, 2, 512, 1e-5f, 1e6f,
       ROPE_SCALING_NONE, 0, 0, -1, 1, 32, 1}},
@@ -158,6 +161,14 @@ int synth_write_model(const synth_options *o) {
     model_hparams hp = p->hp;
     if (o->n_layers < 0 || o->n_layers > 1024) return fn_error("--layers must be in 1..1024");
     if (o->n_layers) hp.n_layer = (uint32_t)o->n_layers;
+    if (o->rope_scaling != ROPE_SCALING_NONE) {
+        if (!(o->rope_scale_factor > 1.0f && o->rope_scale_factor <= 64.0f))
+            return fn_error("rope scaling factor must be in (1, 64]");
+        hp.rope_scaling = o->rope_scaling;
+        hp.rope_scale_factor = o->rope_scale_factor;
+        hp.rope_orig_ctx = hp.n_ctx_train;
+        hp.n_ctx_train = (uint32_t)(hp.n_ctx_train * o->rope_scale_factor);
+    }
     const arch_desc *arch = arch_find(hp.arch);
     if (!arch) return fn_error("internal: preset architecture '%s' is not in the table", hp.arch);
 

@@ -30,6 +30,8 @@ typedef struct {
     const char *out_path;    /* written atomically */
     int verbose;             /* print one line per tensor to stderr */
     int n_threads;           /* threads generating values (0: 2); the bytes do not depend on it */
+    rope_scaling_kind rope_scaling; /* context extension written into the model (NONE: none) */
+    float rope_scale_factor; /* its factor (> 1) */
 } synth_options;
 
 /* Writes the model. Returns 0, or -1 with fn_errmsg() set (nothing left at out_path). */
