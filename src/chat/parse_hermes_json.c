@@ -56,9 +56,16 @@ static bool pre_add(chat_parser *p, unsigned char c) {
     return true;
 }
 
+/* Rolls back before c was added to tent: c is read again. */
 static size_t rollback(chat_parser *p) {
     cp_rollback(p);
     return 0;
+}
+
+/* Rolls back after c was added to tent: c is replayed with it. */
+static size_t rollback_taken(chat_parser *p) {
+    cp_rollback(p);
+    return 1;
 }
 
 /* The JSON text of a string in p->val, decoded into out; -1 if it is not one. */
@@ -104,7 +111,7 @@ static size_t args_string_done(chat_parser *p) {
     cp_buf text = {0};
     if (decode_string(p, &text)) {
         cp_buf_free(&text);
-        return rollback(p);
+        return rollback_taken(p);
     }
     size_t a = 0, b = text.len;
     while (a < b && cp_is_ws((unsigned char)text.data[a])) a++;
@@ -114,7 +121,7 @@ static size_t args_string_done(chat_parser *p) {
     json_decref(obj);
     if (!ok) {
         cp_buf_free(&text);
-        return rollback(p);
+        return rollback_taken(p);
     }
     p->val.len = 0;
     commit(p);
@@ -140,7 +147,8 @@ static size_t feed_header(chat_parser *p, unsigned char c) {
             p->sub = H_NEXT;
             return 0;
         }
-        if (c != '"' || !pre_add(p, c)) return rollback(p);
+        if (c != '"') return rollback(p);
+        if (!pre_add(p, c)) return 0;
         start_capture(p, H_KEYSTR);
         return 1;
     case H_KEYSTR:
@@ -148,12 +156,11 @@ static size_t feed_header(chat_parser *p, unsigned char c) {
     case H_ARGSTR:
         if (!pre_add(p, c)) return 0;
         r = jstream_feed(&p->js, c);
-        if (p->sub == H_ARGSTR && p->val.len > p->max_call) return rollback(p);
         if (r == JSTREAM_MORE) return 1;
-        if (r != JSTREAM_DONE) return rollback(p);
+        if (r != JSTREAM_DONE) return rollback_taken(p);
         if (p->sub == H_ARGSTR) return args_string_done(p);
         if (p->sub == H_KEYSTR) {
-            if (decode_string(p, &p->key)) return rollback(p);
+            if (decode_string(p, &p->key)) return rollback_taken(p);
             p->hkey = is(&p->key, "name")                                     ? K_NAME
                       : is(&p->key, "arguments") || is(&p->key, "parameters") ? K_ARGS
                                                                               : K_OTHER;
@@ -162,19 +169,21 @@ static size_t feed_header(chat_parser *p, unsigned char c) {
         }
         if (p->have_name || decode_string(p, &p->name) || !p->name.len ||
             p->name.len > CHAT_PARSER_MAX_NAME || memchr(p->name.data, 0, p->name.len))
-            return rollback(p);
+            return rollback_taken(p);
         p->have_name = true;
         p->sub = H_NEXT;
         return 1;
     case H_COLON:
         if (cp_is_ws(c)) return pre_add(p, c);
-        if (c != ':' || !pre_add(p, c)) return rollback(p);
+        if (c != ':') return rollback(p);
+        if (!pre_add(p, c)) return 0;
         p->sub = H_VAL;
         return 1;
     case H_VAL:
         if (cp_is_ws(c)) return pre_add(p, c);
         if (p->hkey == K_NAME) {
-            if (c != '"' || p->have_name || !pre_add(p, c)) return rollback(p);
+            if (c != '"' || p->have_name) return rollback(p);
+            if (!pre_add(p, c)) return 0;
             start_capture(p, H_NAMESTR);
             return 1;
         }
