@@ -97,13 +97,13 @@ int piece_table_build(piece_table *p, const tok_vocab *v) {
             uint8_t b = (uint8_t)strtoul(text + 3, NULL, 16);
             rc = put(&s, &b, 1);
         }
-        if (rc) goto fail;
+        if (rc || put(&s, "", 1)) goto fail; /* NUL after each piece, for callers' convenience */
         if (s.n > UINT32_MAX) {
             fn_error("token pieces too large");
             goto fail;
         }
         p->off[i] = (uint32_t)start;
-        p->len[i] = (uint32_t)(s.n - start);
+        p->len[i] = (uint32_t)(s.n - 1 - start);
     }
     p->buf = s.b ? s.b : malloc(1);
     if (!p->buf) {

@@ -8,7 +8,7 @@
 #include "tok/vocab.h"
 
 typedef struct {
-    char *buf;                  /* all pieces back to back (owned) */
+    char *buf;                  /* all pieces back to back, each followed by a NUL (owned) */
     uint32_t *off;              /* [n] piece i = buf[off[i] .. +len[i]) (owned) */
     uint32_t *len;              /* [n] (owned) */
 } piece_table;

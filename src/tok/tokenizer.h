@@ -83,7 +83,8 @@ int32_t tokenizer_find(const tokenizer *t, const char *text, size_t len);
 const char *tokenizer_token_text(const tokenizer *t, int32_t id, size_t *len);
 
 /* The bytes id stands for in output text (a piece; may be part of a UTF-8 character), or
- * NULL if id is out of range. Control and unknown tokens give their text when special is
+ * NULL if id is out of range. NUL-terminated for convenience, but a piece may hold NUL
+ * bytes itself (<0x00>): use *len. Control and unknown tokens give their text when special is
  * true and "" otherwise. Valid while t lives. */
 const char *tokenizer_piece(const tokenizer *t, int32_t id, bool special, size_t *len);
 
