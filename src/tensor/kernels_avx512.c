@@ -1,4 +1,681 @@
-/* kernels_avx512.c - AVX-512 (BW/VL, optional VNNI) matmul kernels. */
-#include "tensor/kernels.h"
+/* kernels_avx512.c - AVX-512 (F/BW/VL/DQ, optional VNNI) matmul kernels and activation
+ * quantizers. Compiled with AVX-512 flags; only called after fn_cpu() reports them.
+ *
+ * Integer kernels multiply unsigned weight codes by signed Q8 activations (VPDPBUSD, or
+ * VPMADDUBSW+VPMADDWD without VNNI); signed weight values are made unsigned by an offset
+ * whose contribution (offset * sum of activations) is subtracted once per block.
+ * K-quant kernels take one weight row at a time against up to 8 activation rows: the row's
+ * nibbles and scales are unpacked once per super-block and reused for every activation row.
+ * 32-element block kernels take 2 weight rows x 4 activation rows, two blocks per register. */
+#include <immintrin.h>
+#include <string.h>
 
-void mm_kernels_avx512(mm_kernel_set *ks, const fn_cpu_features *f) { (void)ks; (void)f; }
+#include "tensor/blocks.h"
+#include "tensor/kernels.h"
+#include "tensor/quant_ref.h"
+
+#define AI static inline __attribute__((always_inline))
+
+AI float f16(uint16_t h) { return _cvtsh_ss(h); }
+
+/* MXFP4's E8M0 scale, halved to pair with the doubled E2M1 table (tensor_e8m0_to_f32_half). */
+AI float e8m0_half(uint8_t e) {
+    const uint32_t bits = e < 2 ? 0x00200000u << e : (uint32_t)(e - 1) << 23;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* Decode streams weights from DRAM faster when we ask for them this far ahead of use than
+ * when the hardware prefetchers guess (measured: ~6 -> ~10 GB/s on one core). */
+#define PREFETCH_BYTES 3072
+
+/* Prefetches the cache lines of `bytes` bytes PREFETCH_BYTES past p (may run past the end of
+ * the matrix: prefetches do not fault). */
+AI void prefetch_ahead(const void *p, const size_t bytes) {
+    for (size_t o = 0; o < bytes; o += 64)
+        _mm_prefetch((const char *)p + PREFETCH_BYTES + o, _MM_HINT_T0);
+}
+
+/* 32 bytes at p repeated in both halves of a 512-bit register. */
+AI __m512i bcast256(const void *p) { return _mm512_broadcast_i64x4(_mm256_loadu_si256(p)); }
+
+/* [a x 8 | b x 8] as floats. */
+AI __m512 halves_ps(float a, float b) {
+    return _mm512_insertf32x8(_mm512_set1_ps(a), _mm256_set1_ps(b), 1);
+}
+
+
+/* ===================================================================== K-quants x Q8_K === */
+
+/* Per-row state of the K-quant kernels. */
+#define KQ_MAX_COLS 8
+
+/* Scales and mins of Q4_K/Q5_K's 12-byte packing, as two 8-byte little-endian vectors. */
+AI void k4_scale_bytes(const uint8_t *q, uint64_t *sc, uint64_t *mn) {
+    uint32_t u0, u1, u2;
+    memcpy(&u0, q, 4);
+    memcpy(&u1, q + 4, 4);
+    memcpy(&u2, q + 8, 4);
+    const uint32_t s_lo = u0 & 0x3f3f3f3fu, m_lo = u1 & 0x3f3f3f3fu;
+    const uint32_t s_hi = (u2 & 0x0f0f0f0fu) | ((u0 >> 2) & 0x30303030u);
+    const uint32_t m_hi = ((u2 >> 4) & 0x0f0f0f0fu) | ((u1 >> 2) & 0x30303030u);
+    *sc = s_lo | (uint64_t)s_hi << 32;
+    *mn = m_lo | (uint64_t)m_hi << 32;
+}
+
+/* A vector of 32 words given in ascending order. */
+AI __m512i words32(const uint16_t w[32]) { return _mm512_loadu_si512(w); }
+
+/* Byte-shuffle control making words from bytes: word k = byte idx[k] (high byte zero). */
+AI __m512i byte_to_word_ctrl(const uint8_t idx[32]) {
+    uint16_t w[32];
+    for (int k = 0; k < 32; k++) w[k] = (uint16_t)(0x8000u | idx[k]);
+    return words32(w);
+}
+
+/* Scale-word controls for Q4_K/Q5_K registers holding two 32-element sub-blocks each
+ * (128-bit lanes 0-1 the first, 2-3 the second).
+ * VNNI: packs(P_a, P_b) puts, in lane L, P_a's 4 dwords then P_b's; so the words of lane L
+ * are [scale of P_a's sub-block x4, of P_b's x4]. For registers (0,1) = sub-blocks (0|1,
+ * 2|3): lanes 0-1 [s0, s2], lanes 2-3 [s1, s3]. */
+AI __m512i k4_ctrl_vnni(int first) {
+    uint8_t idx[32];
+    for (int L = 0; L < 4; L++)
+        for (int k = 0; k < 8; k++)
+            idx[8 * L + k] = (uint8_t)(first + (L >= 2) + (k >= 4 ? 2 : 0));
+    return byte_to_word_ctrl(idx);
+}
+
+/* Without VNNI maddubs word j of register g covers elements 2j, 2j+1: words 0-15 belong to
+ * sub-block 2g, words 16-31 to 2g+1. */
+AI __m512i k4_ctrl_plain(int g) {
+    uint8_t idx[32];
+    for (int k = 0; k < 32; k++) idx[k] = (uint8_t)(2 * g + (k >= 16));
+    return byte_to_word_ctrl(idx);
+}
+
+/* Q4_K / Q5_K: one weight row times NC activation rows. */
+AI void k4_row(const mm_tile *t, int r, int c0, const int NC, const bool q5, const bool vnni) {
+    const uint8_t *wrow = t->w + (size_t)r * t->w_stride;
+    const block_q8_K *a[KQ_MAX_COLS];
+    for (int c = 0; c < NC; c++) a[c] = (const block_q8_K *)t->act[c0 + c];
+    __m512 acc[KQ_MAX_COLS];
+    for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m512i shift_hi = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
+    /* mins as words [m0 m0 m1 m1 ... m7 m7], to pair with the 16 bsums */
+    uint8_t midx[32];
+    for (int k = 0; k < 32; k++) midx[k] = (uint8_t)(k & 1 ? 0x80 : (k >> 2));
+    const __m256i ctrl_m = _mm256_loadu_si256((const void *)midx);
+    __m512i ctrl[4];
+    if (vnni) {
+        ctrl[0] = k4_ctrl_vnni(0);
+        ctrl[1] = k4_ctrl_vnni(4);
+    } else {
+        for (int g = 0; g < 4; g++) ctrl[g] = k4_ctrl_plain(g);
+    }
+    const int64_t nb = t->n_in / QK_K;
+    for (int64_t i = 0; i < nb; i++) {
+        const uint8_t *qs;
+        const uint8_t *scales;
+        float d, dmin;
+        __m512i qhb = _mm512_setzero_si512();
+        prefetch_ahead(wrow + (size_t)i * (q5 ? sizeof(block_q5_K) : sizeof(block_q4_K)),
+                       q5 ? sizeof(block_q5_K) : sizeof(block_q4_K));
+        if (q5) {
+            const block_q5_K *w = (const block_q5_K *)wrow + i;
+            qs = w->qs;
+            scales = w->scales;
+            d = f16(w->d);
+            dmin = f16(w->dmin);
+            qhb = bcast256(w->qh);
+        } else {
+            const block_q4_K *w = (const block_q4_K *)wrow + i;
+            qs = w->qs;
+            scales = w->scales;
+            d = f16(w->d);
+            dmin = f16(w->dmin);
+        }
+        /* register g: bytes 0-31 = low nibbles of qs[32g..] (elements 64g..64g+31), bytes
+         * 32-63 = high nibbles (elements 64g+32..64g+63) */
+        __m512i W[4];
+        for (int g = 0; g < 4; g++) {
+            W[g] = _mm512_and_si512(_mm512_srlv_epi16(bcast256(qs + 32 * g), shift_hi), m4);
+            if (q5) {
+                /* 5th bit: qh bit 2g for the low half, 2g+1 for the high half */
+                const __m512i bits = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (2 * g))),
+                                                        _mm256_set1_epi8((char)(2 << (2 * g))), 1);
+                const __mmask64 k = _mm512_test_epi8_mask(qhb, bits);
+                W[g] = _mm512_mask_add_epi8(W[g], k, W[g], _mm512_set1_epi8(16));
+            }
+        }
+        uint64_t sc, mn;
+        k4_scale_bytes(scales, &sc, &mn);
+        const __m512i scv = _mm512_set1_epi64((long long)sc);
+        __m512i S[4];
+        for (int g = 0; g < (vnni ? 2 : 4); g++) S[g] = _mm512_shuffle_epi8(scv, ctrl[g]);
+        const __m256i mins = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)mn), ctrl_m);
+        const __m512 dv = _mm512_set1_ps(d);
+        const __m256 mv = _mm256_set1_ps(-dmin);
+        for (int c = 0; c < NC; c++) {
+            const block_q8_K *y = a[c] + i;
+            __m512i Q;
+            if (vnni) {
+                const __m512i z = _mm512_setzero_si512();
+                const __m512i P0 = _mm512_dpbusd_epi32(z, W[0], _mm512_loadu_si512(y->qs));
+                const __m512i P1 = _mm512_dpbusd_epi32(z, W[1], _mm512_loadu_si512(y->qs + 64));
+                const __m512i P2 = _mm512_dpbusd_epi32(z, W[2], _mm512_loadu_si512(y->qs + 128));
+                const __m512i P3 = _mm512_dpbusd_epi32(z, W[3], _mm512_loadu_si512(y->qs + 192));
+                Q = _mm512_add_epi32(_mm512_madd_epi16(_mm512_packs_epi32(P0, P1), S[0]),
+                                     _mm512_madd_epi16(_mm512_packs_epi32(P2, P3), S[1]));
+            } else {
+                __m512i q[4];
+                for (int g = 0; g < 4; g++)
+                    q[g] = _mm512_madd_epi16(
+                        _mm512_maddubs_epi16(W[g], _mm512_loadu_si512(y->qs + 64 * g)), S[g]);
+                Q = _mm512_add_epi32(_mm512_add_epi32(q[0], q[1]), _mm512_add_epi32(q[2], q[3]));
+            }
+            const __m256i M = _mm256_madd_epi16(mins, _mm256_loadu_si256((const void *)y->bsums));
+            const __m256 mt = _mm256_mul_ps(_mm256_cvtepi32_ps(M), mv);
+            const __m512 s = _mm512_fmadd_ps(_mm512_cvtepi32_ps(Q), dv, _mm512_zextps256_ps512(mt));
+            acc[c] = _mm512_fmadd_ps(s, _mm512_set1_ps(y->d), acc[c]);
+        }
+    }
+    for (int c = 0; c < NC; c++)
+        t->out[(size_t)(c0 + c) * t->out_stride + (size_t)r] = _mm512_reduce_add_ps(acc[c]);
+}
+
+/* Q6_K: x = d * sc * (q - 32), 16 sub-blocks of 16, 8-bit signed scales. */
+AI void q6k_row(const mm_tile *t, int r, int c0, const int NC, const bool vnni) {
+    const block_q6_K *w = (const block_q6_K *)(t->w + (size_t)r * t->w_stride);
+    const block_q8_K *a[KQ_MAX_COLS];
+    for (int c = 0; c < NC; c++) a[c] = (const block_q8_K *)t->act[c0 + c];
+    __m512 acc[KQ_MAX_COLS];
+    for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+    const __m512i sh_a = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+    const __m512i sh_b = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    /* word-permute indices: register k holds sub-blocks 4k..4k+3, one per 128-bit lane */
+    __m512i idx[4];
+    if (vnni) {
+        /* packs(P_k, P_k+1) lane L: [sub-block 4k+L x4, sub-block 4k+4+L x4] */
+        idx[0] = _mm512_set_epi16(7, 7, 7, 7, 3, 3, 3, 3, 6, 6, 6, 6, 2, 2, 2, 2,
+                                  5, 5, 5, 5, 1, 1, 1, 1, 4, 4, 4, 4, 0, 0, 0, 0);
+        idx[1] = _mm512_add_epi16(idx[0], _mm512_set1_epi16(8));
+    } else {
+        /* maddubs word j of register k: elements 2j, 2j+1 -> sub-block 4k + j/8 */
+        for (int k = 0; k < 4; k++)
+            idx[k] = _mm512_set_epi16(
+                4 * k + 3, 4 * k + 3, 4 * k + 3, 4 * k + 3, 4 * k + 3, 4 * k + 3, 4 * k + 3, 4 * k + 3,
+                4 * k + 2, 4 * k + 2, 4 * k + 2, 4 * k + 2, 4 * k + 2, 4 * k + 2, 4 * k + 2, 4 * k + 2,
+                4 * k + 1, 4 * k + 1, 4 * k + 1, 4 * k + 1, 4 * k + 1, 4 * k + 1, 4 * k + 1, 4 * k + 1,
+                4 * k, 4 * k, 4 * k, 4 * k, 4 * k, 4 * k, 4 * k, 4 * k);
+    }
+    const int64_t nb = t->n_in / QK_K;
+    for (int64_t i = 0; i < nb; i++) {
+        prefetch_ahead(w + i, sizeof(block_q6_K));
+        __m512i W[4];
+        for (int h = 0; h < 2; h++) {
+            const __m512i ql = _mm512_loadu_si512(w[i].ql + 64 * h);
+            const __m512i qh = bcast256(w[i].qh + 32 * h);
+            /* elements 128h + 0..63: low nibbles of ql, qh bits 0-1 (first 32) / 2-3 */
+            W[2 * h] = _mm512_or_si512(_mm512_and_si512(ql, m4),
+                                       _mm512_and_si512(_mm512_sllv_epi16(qh, sh_a), m30));
+            /* elements 128h + 64..127: high nibbles, qh bits 4-5 / 6-7 */
+            W[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                           _mm512_and_si512(_mm512_srlv_epi16(qh, sh_b), m30));
+        }
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)w[i].scales));
+        const __m512i sc512 = _mm512_castsi256_si512(sc16);
+        __m512i S[4];
+        if (vnni) {
+            S[0] = _mm512_permutexvar_epi16(idx[0], sc512);
+            S[1] = _mm512_permutexvar_epi16(idx[1], sc512);
+        } else {
+            for (int k = 0; k < 4; k++) S[k] = _mm512_permutexvar_epi16(idx[k], sc512);
+        }
+        const float d = f16(w[i].d);
+        for (int c = 0; c < NC; c++) {
+            const block_q8_K *y = a[c] + i;
+            __m512i Q;
+            if (vnni) {
+                const __m512i z = _mm512_setzero_si512();
+                const __m512i P0 = _mm512_dpbusd_epi32(z, W[0], _mm512_loadu_si512(y->qs));
+                const __m512i P1 = _mm512_dpbusd_epi32(z, W[1], _mm512_loadu_si512(y->qs + 64));
+                const __m512i P2 = _mm512_dpbusd_epi32(z, W[2], _mm512_loadu_si512(y->qs + 128));
+                const __m512i P3 = _mm512_dpbusd_epi32(z, W[3], _mm512_loadu_si512(y->qs + 192));
+                Q = _mm512_add_epi32(_mm512_madd_epi16(_mm512_packs_epi32(P0, P1), S[0]),
+                                     _mm512_madd_epi16(_mm512_packs_epi32(P2, P3), S[1]));
+            } else {
+                __m512i q[4];
+                for (int k = 0; k < 4; k++)
+                    q[k] = _mm512_madd_epi16(
+                        _mm512_maddubs_epi16(W[k], _mm512_loadu_si512(y->qs + 64 * k)), S[k]);
+                Q = _mm512_add_epi32(_mm512_add_epi32(q[0], q[1]), _mm512_add_epi32(q[2], q[3]));
+            }
+            /* the -32 offset: 32 * sum_j sc_j * bsum_j */
+            const __m256i bias = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const void *)y->bsums));
+            Q = _mm512_sub_epi32(Q, _mm512_zextsi256_si512(_mm256_slli_epi32(bias, 5)));
+            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(Q), _mm512_set1_ps(d * y->d), acc[c]);
+        }
+    }
+    for (int c = 0; c < NC; c++)
+        t->out[(size_t)(c0 + c) * t->out_stride + (size_t)r] = _mm512_reduce_add_ps(acc[c]);
+}
+
+/* Tile drivers: every row, activation rows in one call of the right width. */
+#define KQ_TILE(name, call)                                                     \
+    static void name(const mm_tile *t) {                                        \
+        for (int r = 0; r < t->nr; r++) {                                       \
+            switch (t->nc) {                                                    \
+            case 1: call(t, r, 0, 1); break;                                    \
+            case 2: call(t, r, 0, 2); break;                                    \
+            case 3: call(t, r, 0, 3); break;                                    \
+            case 4: call(t, r, 0, 4); break;                                    \
+            case 5: call(t, r, 0, 5); break;                                    \
+            case 6: call(t, r, 0, 6); break;                                    \
+            case 7: call(t, r, 0, 7); break;                                    \
+            default: call(t, r, 0, 8); break;                                   \
+            }                                                                   \
+        }                                                                       \
+    }
+
+#define Q4K_V(t, r, c0, n) k4_row(t, r, c0, n, false, true)
+#define Q4K_P(t, r, c0, n) k4_row(t, r, c0, n, false, false)
+#define Q5K_V(t, r, c0, n) k4_row(t, r, c0, n, true, true)
+#define Q5K_P(t, r, c0, n) k4_row(t, r, c0, n, true, false)
+#define Q6K_V(t, r, c0, n) q6k_row(t, r, c0, n, true)
+#define Q6K_P(t, r, c0, n) q6k_row(t, r, c0, n, false)
+KQ_TILE(tile_q4_K_vnni, Q4K_V)
+KQ_TILE(tile_q4_K_plain, Q4K_P)
+KQ_TILE(tile_q5_K_vnni, Q5K_V)
+KQ_TILE(tile_q5_K_plain, Q5K_P)
+KQ_TILE(tile_q6_K_vnni, Q6K_V)
+KQ_TILE(tile_q6_K_plain, Q6K_P)
+
+/* ======================================================= 32-element blocks x Q8_0 (VNNI) === */
+
+enum { L_Q8_0, L_Q4_0, L_Q4_1, L_Q5_0, L_Q5_1, L_MXFP4 };
+
+#define LG_MAX_ROWS 2
+#define LG_MAX_COLS 4
+
+/* Bytes of one weight block of each kind. */
+AI size_t lg_block_bytes(const int kind) {
+    switch (kind) {
+    case L_Q8_0: return sizeof(block_q8_0);
+    case L_Q4_0: return sizeof(block_q4_0);
+    case L_Q4_1: return sizeof(block_q4_1);
+    case L_Q5_0: return sizeof(block_q5_0);
+    case L_Q5_1: return sizeof(block_q5_1);
+    default: return sizeof(block_mxfp4);
+    }
+}
+
+/* Offset added to make the weight codes unsigned (0: the codes already are). */
+AI int lg_offset(const int kind) {
+    switch (kind) {
+    case L_Q8_0: return 128;
+    case L_Q4_0: return 8;
+    case L_Q5_0: return 16;
+    case L_MXFP4: return 12;
+    default: return 0;
+    }
+}
+
+/* 16 nibbles -> 32 codes (low nibbles then high), for one or two blocks. */
+AI __m512i nibbles2(const uint8_t *q0, const uint8_t *q1, const bool two) {
+    const __m256i lo = _mm256_broadcastsi128_si256(_mm_loadu_si128((const void *)q0));
+    const __m512i v = two ? _mm512_inserti64x4(_mm512_castsi256_si512(lo),
+                                               _mm256_broadcastsi128_si256(
+                                                   _mm_loadu_si128((const void *)q1)), 1)
+                          : _mm512_zextsi256_si512(lo);
+    const __m512i sh = _mm512_set_epi64(0x0004000400040004LL, 0x0004000400040004LL, 0, 0,
+                                        0x0004000400040004LL, 0x0004000400040004LL, 0, 0);
+    return _mm512_and_si512(_mm512_srlv_epi16(v, sh), _mm512_set1_epi8(0x0f));
+}
+
+/* Unsigned weight codes of blocks b (and b+1 if two), element j of block b in byte j, of
+ * block b+1 in byte 32+j; plus the scale vectors [d_b x8 | d_b+1 x8] and, for the _1
+ * kinds, [m_b x8 | m_b+1 x8]. */
+AI __m512i lg_weights(const uint8_t *row, int64_t b, const int kind, const bool two, __m512 *dw,
+                      __m512 *mw) {
+    const uint8_t *p0 = row + (size_t)b * lg_block_bytes(kind);
+    const uint8_t *p1 = p0 + lg_block_bytes(kind);
+    float d0, d1 = 0, m0 = 0, m1 = 0;
+    __m512i v;
+    switch (kind) {
+    case L_Q8_0: {
+        const block_q8_0 *x0 = (const void *)p0, *x1 = (const void *)p1;
+        const __m256i a = _mm256_loadu_si256((const void *)x0->qs);
+        v = two ? _mm512_inserti64x4(_mm512_castsi256_si512(a),
+                                     _mm256_loadu_si256((const void *)x1->qs), 1)
+                : _mm512_zextsi256_si512(a);
+        v = _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80));
+        d0 = f16(x0->d);
+        if (two) d1 = f16(x1->d);
+        break;
+    }
+    case L_Q4_0: {
+        const block_q4_0 *x0 = (const void *)p0, *x1 = (const void *)p1;
+        v = nibbles2(x0->qs, two ? x1->qs : NULL, two);
+        d0 = f16(x0->d);
+        if (two) d1 = f16(x1->d);
+        break;
+    }
+    case L_Q4_1: {
+        const block_q4_1 *x0 = (const void *)p0, *x1 = (const void *)p1;
+        v = nibbles2(x0->qs, two ? x1->qs : NULL, two);
+        d0 = f16(x0->d);
+        m0 = f16(x0->m);
+        if (two) {
+            d1 = f16(x1->d);
+            m1 = f16(x1->m);
+        }
+        break;
+    }
+    case L_Q5_0: {
+        const block_q5_0 *x0 = (const void *)p0, *x1 = (const void *)p1;
+        v = nibbles2(x0->qs, two ? x1->qs : NULL, two);
+        uint32_t h0, h1 = 0;
+        memcpy(&h0, x0->qh, 4);
+        if (two) memcpy(&h1, x1->qh, 4);
+        v = _mm512_mask_add_epi8(v, (__mmask64)h0 | (__mmask64)h1 << 32, v, _mm512_set1_epi8(16));
+        d0 = f16(x0->d);
+        if (two) d1 = f16(x1->d);
+        break;
+    }
+    case L_Q5_1: {
+        const block_q5_1 *x0 = (const void *)p0, *x1 = (const void *)p1;
+        v = nibbles2(x0->qs, two ? x1->qs : NULL, two);
+        uint32_t h0, h1 = 0;
+        memcpy(&h0, x0->qh, 4);
+        if (two) memcpy(&h1, x1->qh, 4);
+        v = _mm512_mask_add_epi8(v, (__mmask64)h0 | (__mmask64)h1 << 32, v, _mm512_set1_epi8(16));
+        d0 = f16(x0->d);
+        m0 = f16(x0->m);
+        if (two) {
+            d1 = f16(x1->d);
+            m1 = f16(x1->m);
+        }
+        break;
+    }
+    default: { /* MXFP4: E2M1 codes through a table of (doubled value + 12) */
+        const block_mxfp4 *x0 = (const void *)p0, *x1 = (const void *)p1;
+        const __m512i lut = _mm512_broadcast_i32x4(
+            _mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
+        v = _mm512_shuffle_epi8(lut, nibbles2(x0->qs, two ? x1->qs : NULL, two));
+        d0 = e8m0_half(x0->e);
+        if (two) d1 = e8m0_half(x1->e);
+        break;
+    }
+    }
+    *dw = halves_ps(d0, d1);
+    if (kind == L_Q4_1 || kind == L_Q5_1) *mw = halves_ps(m0, m1);
+    return v;
+}
+
+/* NR weight rows x NC activation rows, all blocks. */
+AI void lg_tile(const mm_tile *t, int r0, const int NR, const int NC, const int kind) {
+    const uint8_t *wr[LG_MAX_ROWS];
+    const block_q8_0 *a[LG_MAX_COLS];
+    for (int r = 0; r < NR; r++) wr[r] = t->w + (size_t)(r0 + r) * t->w_stride;
+    for (int c = 0; c < NC; c++) a[c] = (const block_q8_0 *)t->act[c];
+    __m512 acc[LG_MAX_ROWS][LG_MAX_COLS];
+    for (int r = 0; r < NR; r++)
+        for (int c = 0; c < NC; c++) acc[r][c] = _mm512_setzero_ps();
+    const int off = lg_offset(kind);
+    const bool has_min = kind == L_Q4_1 || kind == L_Q5_1;
+    const int64_t nb = t->n_in / QK8_0;
+    for (int64_t b = 0; b < nb; b += 2) {
+        const bool two = b + 1 < nb;
+        __m512i A[LG_MAX_COLS], base[LG_MAX_COLS];
+        __m512 da[LG_MAX_COLS], sa[LG_MAX_COLS];
+        for (int c = 0; c < NC; c++) {
+            const __m256i lo = _mm256_loadu_si256((const void *)a[c][b].qs);
+            if (two) {
+                A[c] = _mm512_inserti64x4(_mm512_castsi256_si512(lo),
+                                          _mm256_loadu_si256((const void *)a[c][b + 1].qs), 1);
+                da[c] = halves_ps(f16(a[c][b].d), f16(a[c][b + 1].d));
+            } else {
+                A[c] = _mm512_zextsi256_si512(lo);
+                da[c] = halves_ps(f16(a[c][b].d), 0.0f);
+            }
+            if (off) /* start each dot product at -offset * (its activations' sum) */
+                base[c] = _mm512_sub_epi32(
+                    _mm512_setzero_si512(),
+                    _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)off), A[c]));
+            else
+                base[c] = _mm512_setzero_si512();
+            if (has_min) /* activation sums per lane, for the m * sum(a) term */
+                sa[c] = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(),
+                                                               _mm512_set1_epi8(1), A[c]));
+        }
+        for (int r = 0; r < NR; r++) {
+            prefetch_ahead(wr[r] + (size_t)b * lg_block_bytes(kind), 2 * lg_block_bytes(kind));
+            __m512 dw, mw = _mm512_setzero_ps();
+            const __m512i W = lg_weights(wr[r], b, kind, two, &dw, &mw);
+            for (int c = 0; c < NC; c++) {
+                const __m512 p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(base[c], W, A[c]));
+                if (has_min)
+                    acc[r][c] = _mm512_fmadd_ps(_mm512_fmadd_ps(p, dw, _mm512_mul_ps(mw, sa[c])),
+                                                da[c], acc[r][c]);
+                else
+                    acc[r][c] = _mm512_fmadd_ps(p, _mm512_mul_ps(dw, da[c]), acc[r][c]);
+            }
+        }
+    }
+    for (int r = 0; r < NR; r++)
+        for (int c = 0; c < NC; c++)
+            t->out[(size_t)c * t->out_stride + (size_t)(r0 + r)] = _mm512_reduce_add_ps(acc[r][c]);
+}
+
+#define LG_COLS(t, r, NR, kind)                         \
+    switch ((t)->nc) {                                  \
+    case 1: lg_tile(t, r, NR, 1, kind); break;          \
+    case 2: lg_tile(t, r, NR, 2, kind); break;          \
+    case 3: lg_tile(t, r, NR, 3, kind); break;          \
+    default: lg_tile(t, r, NR, 4, kind); break;         \
+    }
+
+#define LG_TILE(name, kind)                             \
+    static void name(const mm_tile *t) {                \
+        int r = 0;                                      \
+        for (; r + 2 <= t->nr; r += 2) LG_COLS(t, r, 2, kind) \
+        if (r < t->nr) LG_COLS(t, r, 1, kind)           \
+    }
+
+LG_TILE(tile_q8_0_vnni, L_Q8_0)
+LG_TILE(tile_q4_0_vnni, L_Q4_0)
+LG_TILE(tile_q4_1_vnni, L_Q4_1)
+LG_TILE(tile_q5_0_vnni, L_Q5_0)
+LG_TILE(tile_q5_1_vnni, L_Q5_1)
+LG_TILE(tile_mxfp4_vnni, L_MXFP4)
+
+/* ========================================================== float weights x F32 === */
+
+enum { F_F32, F_F16, F_BF16 };
+
+#define FL_MAX_ROWS 4
+#define FL_MAX_COLS 4
+
+/* 16 weights from element i of a row (masked for a tail). */
+AI __m512 fl_load(const uint8_t *row, int64_t i, const int kind, __mmask16 m, const bool tail) {
+    switch (kind) {
+    case F_F32: {
+        const float *p = (const float *)row + i;
+        return tail ? _mm512_maskz_loadu_ps(m, p) : _mm512_loadu_ps(p);
+    }
+    case F_F16: {
+        const uint16_t *p = (const uint16_t *)row + i;
+        return _mm512_cvtph_ps(tail ? _mm256_maskz_loadu_epi16(m, p)
+                                    : _mm256_loadu_si256((const void *)p));
+    }
+    default: {
+        const uint16_t *p = (const uint16_t *)row + i;
+        const __m256i h = tail ? _mm256_maskz_loadu_epi16(m, p) : _mm256_loadu_si256((const void *)p);
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    }
+    }
+}
+
+AI void fl_tile(const mm_tile *t, int r0, const int NR, const int NC, const int kind) {
+    const uint8_t *wr[FL_MAX_ROWS];
+    const float *a[FL_MAX_COLS];
+    for (int r = 0; r < NR; r++) wr[r] = t->w + (size_t)(r0 + r) * t->w_stride;
+    for (int c = 0; c < NC; c++) a[c] = (const float *)t->act[c];
+    __m512 acc[FL_MAX_ROWS][FL_MAX_COLS];
+    for (int r = 0; r < NR; r++)
+        for (int c = 0; c < NC; c++) acc[r][c] = _mm512_setzero_ps();
+    const int64_t n = t->n_in;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 A[FL_MAX_COLS];
+        for (int c = 0; c < NC; c++) A[c] = _mm512_loadu_ps(a[c] + i);
+        for (int r = 0; r < NR; r++) {
+            if (kind == F_F32 || (i & 16) == 0) /* one line per 64 bytes of weights */
+                _mm_prefetch((const char *)wr[r] + i * (kind == F_F32 ? 4 : 2) + PREFETCH_BYTES,
+                             _MM_HINT_T0);
+            const __m512 W = fl_load(wr[r], i, kind, 0, false);
+            for (int c = 0; c < NC; c++) acc[r][c] = _mm512_fmadd_ps(W, A[c], acc[r][c]);
+        }
+    }
+    if (i < n) {
+        const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        __m512 A[FL_MAX_COLS];
+        for (int c = 0; c < NC; c++) A[c] = _mm512_maskz_loadu_ps(m, a[c] + i);
+        for (int r = 0; r < NR; r++) {
+            const __m512 W = fl_load(wr[r], i, kind, m, true);
+            for (int c = 0; c < NC; c++) acc[r][c] = _mm512_fmadd_ps(W, A[c], acc[r][c]);
+        }
+    }
+    for (int r = 0; r < NR; r++)
+        for (int c = 0; c < NC; c++)
+            t->out[(size_t)c * t->out_stride + (size_t)(r0 + r)] = _mm512_reduce_add_ps(acc[r][c]);
+}
+
+#define FL_COLS(t, r, NR, kind)                         \
+    switch ((t)->nc) {                                  \
+    case 1: fl_tile(t, r, NR, 1, kind); break;          \
+    case 2: fl_tile(t, r, NR, 2, kind); break;          \
+    case 3: fl_tile(t, r, NR, 3, kind); break;          \
+    default: fl_tile(t, r, NR, 4, kind); break;         \
+    }
+
+#define FL_TILE(name, kind)                                     \
+    static void name(const mm_tile *t) {                        \
+        int r = 0;                                              \
+        for (; r + 4 <= t->nr; r += 4) FL_COLS(t, r, 4, kind)   \
+        for (; r < t->nr; r++) FL_COLS(t, r, 1, kind)           \
+    }
+
+FL_TILE(tile_f32, F_F32)
+FL_TILE(tile_f16, F_F16)
+FL_TILE(tile_bf16, F_BF16)
+
+/* ================================================================ activation quantizers === */
+
+/* roundf (half away from zero) of every lane, exactly: truncate, then step away from zero
+ * when the dropped fraction is at least one half. */
+AI __m512 round_half_away(__m512 v) {
+    const __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m512 frac = _mm512_abs_ps(_mm512_sub_ps(v, t));
+    const __mmask16 up = _mm512_cmp_ps_mask(frac, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+    const __m512 one = _mm512_or_ps(_mm512_set1_ps(1.0f),
+                                    _mm512_and_ps(v, _mm512_castsi512_ps(_mm512_set1_epi32(INT32_MIN))));
+    return _mm512_mask_add_ps(t, up, t, one);
+}
+
+/* Same bytes as tensor_quantize_row_q8_0_ref (finite inputs). */
+static void quant_q8_0(const float *x, void *vy, int64_t n) {
+    block_q8_0 *y = vy;
+    for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0) {
+        const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        const float d = amax / 127;
+        const float id = d ? 1.0f / d : 0.0f;
+        y[i].d = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+        const __m512 ids = _mm512_set1_ps(id);
+        const __m512i q0 = _mm512_cvtps_epi32(round_half_away(_mm512_mul_ps(v0, ids)));
+        const __m512i q1 = _mm512_cvtps_epi32(round_half_away(_mm512_mul_ps(v1, ids)));
+        _mm_storeu_si128((void *)y[i].qs, _mm512_cvtsepi32_epi8(q0));
+        _mm_storeu_si128((void *)(y[i].qs + 16), _mm512_cvtsepi32_epi8(q1));
+    }
+}
+
+/* Same bytes as tensor_quantize_row_q8_K_ref. */
+static void quant_q8_K(const float *x, void *vy, int64_t n) {
+    block_q8_K *y = vy;
+    for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
+        __m512 m = _mm512_setzero_ps();
+        for (int k = 0; k < 16; k++) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(x + 16 * k)));
+        const float amax = _mm512_reduce_max_ps(m);
+        if (!amax) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        /* the reference keeps the sign of the first element of largest magnitude */
+        const __m512 am = _mm512_set1_ps(amax);
+        float max = amax;
+        for (int k = 0; k < 16; k++) {
+            const __mmask16 hit = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(x + 16 * k)), am,
+                                                     _CMP_EQ_OQ);
+            if (hit) {
+                max = x[16 * k + __builtin_ctz(hit)];
+                break;
+            }
+        }
+        const float iscale = -127.f / max;
+        const __m512 is = _mm512_set1_ps(iscale);
+        const __m512i lim = _mm512_set1_epi32(127);
+        for (int k = 0; k < 16; k++) {
+            /* cvtps rounds to nearest even, as the reference's nearest_int */
+            __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(is, _mm512_loadu_ps(x + 16 * k)));
+            q = _mm512_min_epi32(q, lim);
+            _mm_storeu_si128((void *)(y[i].qs + 16 * k), _mm512_cvtsepi32_epi8(q));
+        }
+        /* sums of 16: |sums of 8 (as u8 + 128)| via SAD, then pairs */
+        const __m512i bias = _mm512_set1_epi8((char)0x80);
+        __m512i s[4];
+        for (int k = 0; k < 4; k++) {
+            const __m512i q = _mm512_xor_si512(_mm512_loadu_si512(y[i].qs + 64 * k), bias);
+            s[k] = _mm512_sad_epu8(q, _mm512_setzero_si512()); /* 8 qwords: sums of 8 */
+        }
+        /* per 128-bit lane of s[k]: group (4k + lane) = qword0 + qword1 */
+        const __m512i t01 = _mm512_add_epi64(_mm512_unpacklo_epi64(s[0], s[1]),
+                                             _mm512_unpackhi_epi64(s[0], s[1]));
+        const __m512i t23 = _mm512_add_epi64(_mm512_unpacklo_epi64(s[2], s[3]),
+                                             _mm512_unpackhi_epi64(s[2], s[3]));
+        /* t01 qwords: [g0 g4 | g1 g5 | g2 g6 | g3 g7], t23 the same for g8..g15 */
+        const __m128i w01 = _mm512_cvtepi64_epi16(t01), w23 = _mm512_cvtepi64_epi16(t23);
+        const __m128i order = _mm_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
+        __m256i sums = _mm256_set_m128i(_mm_shuffle_epi8(w23, order), _mm_shuffle_epi8(w01, order));
+        sums = _mm256_sub_epi16(sums, _mm256_set1_epi16(16 * 128));
+        _mm256_storeu_si256((void *)y[i].bsums, sums);
+        y[i].d = 1 / iscale;
+    }
+}
+
+void mm_kernels_avx512(mm_kernel_set *ks, const fn_cpu_features *f) {
+    const bool vnni = f->avx512_vnni;
+    const char *name = vnni ? "avx512-vnni" : "avx512";
+#define K(type, fn, mr, mc) ks->gemm[type] = (mm_kernel){fn, mr, mc, name}
+    K(FN_Q4_K, vnni ? tile_q4_K_vnni : tile_q4_K_plain, 4, KQ_MAX_COLS);
+    K(FN_Q5_K, vnni ? tile_q5_K_vnni : tile_q5_K_plain, 4, KQ_MAX_COLS);
+    K(FN_Q6_K, vnni ? tile_q6_K_vnni : tile_q6_K_plain, 4, KQ_MAX_COLS);
+    if (vnni) { /* without VNNI the AVX2 kernels of these are as good */
+        K(FN_Q8_0, tile_q8_0_vnni, 2 * LG_MAX_ROWS, LG_MAX_COLS);
+        K(FN_Q4_0, tile_q4_0_vnni, 2 * LG_MAX_ROWS, LG_MAX_COLS);
+        K(FN_Q4_1, tile_q4_1_vnni, 2 * LG_MAX_ROWS, LG_MAX_COLS);
+        K(FN_Q5_0, tile_q5_0_vnni, 2 * LG_MAX_ROWS, LG_MAX_COLS);
+        K(FN_Q5_1, tile_q5_1_vnni, 2 * LG_MAX_ROWS, LG_MAX_COLS);
+        K(FN_MXFP4, tile_mxfp4_vnni, 2 * LG_MAX_ROWS, LG_MAX_COLS);
+    }
+    K(FN_F32, tile_f32, 2 * FL_MAX_ROWS, FL_MAX_COLS);
+    K(FN_F16, tile_f16, 2 * FL_MAX_ROWS, FL_MAX_COLS);
+    K(FN_BF16, tile_bf16, 2 * FL_MAX_ROWS, FL_MAX_COLS);
+#undef K
+    ks->quant[FN_Q8_0] = quant_q8_0;
+    ks->quant[FN_Q8_K] = quant_q8_K;
+}
