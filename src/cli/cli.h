@@ -17,6 +17,7 @@ int cmd_run(int argc, char **argv);
 int cmd_perplexity(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_chat_template(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Prints "fennec: <message>" on stderr and returns 1 (for `return cli_fail(...)`). */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -13,6 +13,7 @@ static const cli_command commands[] = {
     {"perplexity", "teacher-forced evaluation of a text: perplexity, top-1, distributions", cmd_perplexity},
     {"tokenize", "text to token ids with the model's tokenizer", cmd_tokenize},
     {"chat-template", "render a chat template for a conversation (as Hugging Face does)", cmd_chat_template},
+    {"serve", "OpenAI-compatible HTTP server (chat completions, tool calls, streaming)", cmd_serve},
 };
 
 static void print_help(FILE *out) {
