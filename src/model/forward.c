@@ -270,6 +270,15 @@ static void task_route(void *ctx, int ith, int nth) {
                       c->route_expert + t * k, c->route_weight + t * k);
 }
 
+/* Runs a per-token task on the pool, or inline when the batch is so small that waking
+ * the other threads would cost more than the work (decode steps of a single sequence). */
+static void run_small(forward_ctx *c, fn_pool_task task, void *ctx, long units) {
+    if (units <= 2)
+        task(ctx, 0, 1);
+    else
+        fn_pool_run(c->pool, task, ctx);
+}
+
 /* ---- matrix helpers --------------------------------------------------------------------- */
 
 static mm_weight weight_view(const model_weight *w, int expert) {
@@ -308,13 +317,13 @@ static void attention_block(forward_ctx *c, const model_layer *L) {
     mm_job jobs[3] = {job(wq, 0, &aq, NULL, c->n, c->q), job(wk, 0, &ak, NULL, c->n, c->k),
                       job(wv, 0, &av, NULL, c->n, c->v)};
     mm_run(c->pool, jobs, 3);
-    fn_pool_run(c->pool, task_qk_post, c);
+    run_small(c, task_qk_post, c, c->n);
     fn_pool_run(c->pool, task_attention, c);
     const model_weight *wo = &L->w[W_ATTN_OUT];
     mm_act ao = make_act(c, wo->type, c->att, (int64_t)hp->n_head * hp->head_dim_v, c->n, c->act);
     mm_job jo = job(wo, 0, &ao, NULL, c->n, c->h);
     mm_run(c->pool, &jo, 1);
-    fn_pool_run(c->pool, task_residual, c);
+    run_small(c, task_residual, c, c->n);
 }
 
 static void dense_ffn(forward_ctx *c, const model_layer *L) {
@@ -328,7 +337,7 @@ static void dense_ffn(forward_ctx *c, const model_layer *L) {
     mm_act ad = make_act(c, wd->type, c->ff_a, hp->n_ff, c->n, c->act);
     mm_job jd = job(wd, 0, &ad, NULL, c->n, c->h);
     mm_run(c->pool, &jd, 1);
-    fn_pool_run(c->pool, task_residual, c);
+    run_small(c, task_residual, c, c->n);
 }
 
 static void moe_ffn(forward_ctx *c, const model_layer *L) {
@@ -338,7 +347,7 @@ static void moe_ffn(forward_ctx *c, const model_layer *L) {
     mm_act ar = make_act(c, wr->type, c->h, d, c->n, c->act);
     mm_job jr = job(wr, 0, &ar, NULL, c->n, c->router);
     mm_run(c->pool, &jr, 1);
-    fn_pool_run(c->pool, task_route, c);
+    run_small(c, task_route, c, c->n);
 
     /* Group the assignments (token, slot) by expert with a counting sort: expert e's
      * assignments take sorted positions [expert_count[e], expert_count[e+1]). */
@@ -379,7 +388,7 @@ static void moe_ffn(forward_ctx *c, const model_layer *L) {
         c->jobs[nj++] = job(wd, e, &c->acts[e], NULL, cnt, c->moe_out + (size_t)off * d);
     }
     mm_run(c->pool, c->jobs, nj);
-    fn_pool_run(c->pool, task_moe_combine, c);
+    run_small(c, task_moe_combine, c, c->n);
 }
 
 /* ---- the whole pass ------------------------------------------------------------------- */
@@ -397,7 +406,7 @@ static int check_batch(forward_ctx *c, const fwd_batch *b) {
 
 static void run_chunk(forward_ctx *c) {
     const model_hparams *hp = &c->m->hp;
-    fn_pool_run(c->pool, task_embed, c);
+    run_small(c, task_embed, c, c->n);
     build_attn_blocks(c);
     for (uint32_t l = 0; l < hp->n_layer; l++) {
         c->layer = (int)l;
