@@ -125,6 +125,7 @@ static jv env_get(jenv *e, const char *name, size_t len, uint32_t hash) {
  * them only then, and otherwise rejects extra arguments). Follows Jinja's visiting order. */
 typedef struct {
     uint8_t declared, accessed;
+    int depth; /* left-deep chains (a|f|f|f...) are not bounded by the parser */
 } special_scan;
 
 static uint8_t special_bit(const jnode *n) {
@@ -155,8 +156,17 @@ static void scan_defaults(special_scan *s, const jnode_list *params) {
         if (params->v[i]->kind == JN_KWARG) scan_node(s, params->v[i]->a);
 }
 
+static void scan_node_at(special_scan *s, const jnode *n);
+
+/* Beyond MAX_DEPTH the body cannot be evaluated anyway (eval fails first). */
 static void scan_node(special_scan *s, const jnode *n) {
-    if (!n) return;
+    if (!n || s->depth > MAX_DEPTH) return;
+    s->depth++;
+    scan_node_at(s, n);
+    s->depth--;
+}
+
+static void scan_node_at(special_scan *s, const jnode *n) {
     switch (n->kind) {
     case JN_FOR:
         declare_target(s, n->a);
@@ -211,7 +221,7 @@ static void scan_node(special_scan *s, const jnode *n) {
 }
 
 static uint8_t special_args(const jnode_list *params, const jnode_list *body) {
-    special_scan s = {0, 0};
+    special_scan s = {0, 0, 0};
     declare_params(&s, params);
     scan_list(&s, body);
     return s.accessed;
@@ -394,6 +404,9 @@ static int eval_member(jctx *c, const jnode *n, jenv *env, jv *out) {
 }
 
 static int eval_filter(jctx *c, const jnode *n, const jv *x, jenv *env, jv *out) {
+    if (n->op == 2)
+        return fail(c, n, "invalid filter '%.*s(...)': a filter call cannot be followed by '.', '[' or '('",
+                    (int)(n->slen > 40 ? 40 : n->slen), n->s);
     call_args a;
     int rc = eval_args(c, &n->list, env, &a);
     if (rc) return rc;

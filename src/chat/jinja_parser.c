@@ -119,6 +119,7 @@ static jnode *parse_expression(parser *p);
 static jnode *parse_primary(parser *p);
 static jnode *parse_call_member(parser *p);
 static int parse_any(parser *p, jnode **out);
+static int parse_filter_tail(parser *p, jnode *f);
 
 /* ---- statements --------------------------------------------------------------------------- */
 
@@ -290,7 +291,7 @@ static jnode *parse_filter_block(parser *p, size_t pos) {
     f->slen = name->slen;
     if (is(p, JT_LPAREN)) {
         f->op = 1;
-        if (parse_args(p, ARGS_CALL, &f->list)) return NULL;
+        if (parse_args(p, ARGS_CALL, &f->list) || parse_filter_tail(p, f)) return NULL;
     }
     if (expect(p, JT_CLOSE_STMT, "'%}'") || parse_body(p, &n->body, stop, "filter", pos) ||
         expect_end(p, "endfilter"))
@@ -554,6 +555,19 @@ static jnode *parse_test(parser *p) {
 }
 
 static jnode *parse_unary(parser *p);
+static jnode *parse_member(parser *p, jnode *obj);
+static jnode *parse_call(parser *p, jnode *callee);
+
+/* The reference parses a called filter like a call, so `x|f(a).b` or `x|f(a)(b)` parse and
+ * only fail when evaluated ("unknown filter"). Accept the tail and mark the filter invalid. */
+static int parse_filter_tail(parser *p, jnode *f) {
+    if (!is(p, JT_DOT) && !is(p, JT_LBRACKET) && !is(p, JT_LPAREN)) return 0;
+    jnode *chain = parse_member(p, f);
+    if (chain && is(p, JT_LPAREN)) chain = parse_call(p, chain);
+    if (!chain) return -1;
+    f->op = 2;
+    return 0;
+}
 
 static jnode *parse_filter(parser *p) {
     jnode *operand = parse_unary(p);
@@ -571,7 +585,7 @@ static jnode *parse_filter(parser *p) {
         n->slen = name->slen;
         if (is(p, JT_LPAREN)) {
             n->op = 1;
-            if (parse_args(p, ARGS_CALL, &n->list)) return NULL;
+            if (parse_args(p, ARGS_CALL, &n->list) || parse_filter_tail(p, n)) return NULL;
         }
         operand = n;
     }
@@ -594,8 +608,6 @@ static jnode *parse_unary(parser *p) {
     }
     return parse_call_member(p);
 }
-
-static jnode *parse_member(parser *p, jnode *obj);
 
 static jnode *parse_call(parser *p, jnode *callee) {
     if (enter(p)) return NULL;

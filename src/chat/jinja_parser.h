@@ -37,7 +37,8 @@ typedef enum {
     JN_UNARY,        /* op: JOP_NOT/NEG/POS; a: operand */
     JN_BINARY,       /* op: JOP_*; a, b: operands */
     JN_FILTER,       /* a: operand (NULL in a filter block); s: name; list: arguments;
-                        op: 1 when written with parentheses */
+                        op: 1 when written with parentheses, 2 when followed by .x, [x] or
+                        (...) (parses as in the reference, fails when evaluated) */
     JN_TEST,         /* a: operand; s: name; list: arguments; op: 1 for `is not` */
     JN_SELECT,       /* `a if b` without else: a, b */
     JN_TERNARY,      /* `b if a else c` */

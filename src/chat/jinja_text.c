@@ -193,34 +193,85 @@ int jtext_compare(const char *a, size_t an, const char *b, size_t bn) {
     return 0;
 }
 
-size_t jtext_case_max(size_t len) { return 2 * len + 4; }
+size_t jtext_case_max(size_t len) { return 3 * len + 8; }
+
+/* toUpperCase mappings to several code points (SpecialCasing.txt, unconditional ones). */
+static const struct {
+    uint32_t from;
+    uint32_t to[3];
+} UPPER_SPECIAL[] = {
+    {0x00DF, {'S', 'S'}},          {0x0149, {0x02BC, 'N'}},       {0x01F0, {'J', 0x030C}},
+    {0x0390, {0x0399, 0x0308, 0x0301}}, {0x03B0, {0x03A5, 0x0308, 0x0301}}, {0x0587, {0x0535, 0x0552}},
+    {0x1E96, {'H', 0x0331}},       {0x1E97, {'T', 0x0308}},       {0x1E98, {'W', 0x030A}},
+    {0x1E99, {'Y', 0x030A}},       {0x1E9A, {'A', 0x02BE}},       {0xFB00, {'F', 'F'}},
+    {0xFB01, {'F', 'I'}},          {0xFB02, {'F', 'L'}},          {0xFB03, {'F', 'F', 'I'}},
+    {0xFB04, {'F', 'F', 'L'}},     {0xFB05, {'S', 'T'}},          {0xFB06, {'S', 'T'}},
+    {0xFB13, {0x0544, 0x0546}},    {0xFB14, {0x0544, 0x0535}},    {0xFB15, {0x0544, 0x053B}},
+    {0xFB16, {0x054E, 0x0546}},    {0xFB17, {0x0544, 0x053D}},
+    /* polytonic Greek (the iota-subscript ranges U+1F80..U+1FAF are computed) */
+    {0x1F50, {0x03A5, 0x0313}},    {0x1F52, {0x03A5, 0x0313, 0x0300}}, {0x1F54, {0x03A5, 0x0313, 0x0301}},
+    {0x1F56, {0x03A5, 0x0313, 0x0342}}, {0x1FB2, {0x1FBA, 0x0399}}, {0x1FB3, {0x0391, 0x0399}},
+    {0x1FB4, {0x0386, 0x0399}},    {0x1FB6, {0x0391, 0x0342}},    {0x1FB7, {0x0391, 0x0342, 0x0399}},
+    {0x1FBC, {0x0391, 0x0399}},    {0x1FC2, {0x1FCA, 0x0399}},    {0x1FC3, {0x0397, 0x0399}},
+    {0x1FC4, {0x0389, 0x0399}},    {0x1FC6, {0x0397, 0x0342}},    {0x1FC7, {0x0397, 0x0342, 0x0399}},
+    {0x1FCC, {0x0397, 0x0399}},    {0x1FD2, {0x0399, 0x0308, 0x0300}}, {0x1FD3, {0x0399, 0x0308, 0x0301}},
+    {0x1FD6, {0x0399, 0x0342}},    {0x1FD7, {0x0399, 0x0308, 0x0342}}, {0x1FE2, {0x03A5, 0x0308, 0x0300}},
+    {0x1FE3, {0x03A5, 0x0308, 0x0301}}, {0x1FE4, {0x03A1, 0x0313}}, {0x1FE6, {0x03A5, 0x0342}},
+    {0x1FE7, {0x03A5, 0x0308, 0x0342}}, {0x1FF2, {0x1FFA, 0x0399}}, {0x1FF3, {0x03A9, 0x0399}},
+    {0x1FF4, {0x038F, 0x0399}},    {0x1FF6, {0x03A9, 0x0342}},    {0x1FF7, {0x03A9, 0x0342, 0x0399}},
+    {0x1FFC, {0x03A9, 0x0399}},
+};
+
+static bool is_letter(uint32_t cp, locale_t loc) {
+    if (cp < 0x80) return (cp | 32) >= 'a' && (cp | 32) <= 'z';
+    return loc != (locale_t)0 && iswalpha_l((wint_t)cp, loc);
+}
 
 static size_t map_case(const char *s, size_t len, locale_t loc, char *out, bool upper) {
     size_t o = 0;
+    uint32_t prev = 0;
     for (size_t i = 0; i < len;) {
         uint32_t cp = jtext_decode(s, len, &i);
+        uint32_t orig = cp;
         if (cp < 0x80) {
             if (upper && cp >= 'a' && cp <= 'z') cp -= 32;
             if (!upper && cp >= 'A' && cp <= 'Z') cp += 32;
             out[o++] = (char)cp;
+            prev = orig;
             continue;
         }
-        /* The unconditional special casings that real text meets. */
-        if (upper && cp == 0xDF) { /* sharp s */
-            out[o++] = 'S';
-            out[o++] = 'S';
-            continue;
-        }
-        if (!upper && cp == 0x130) { /* dotted capital I */
+        bool done = false;
+        if (upper && cp >= 0x1F80 && cp <= 0x1FAF) { /* Greek letter with ypogegrammeni */
+            static const uint32_t base[3] = {0x1F08, 0x1F28, 0x1F68};
+            o += jtext_encode(base[(cp - 0x1F80) / 16] + (cp & 7), out + o);
+            o += jtext_encode(0x0399, out + o);
+            done = true;
+        } else if (upper) {
+            for (size_t k = 0; k < sizeof UPPER_SPECIAL / sizeof UPPER_SPECIAL[0] && !done; k++) {
+                if (UPPER_SPECIAL[k].from != cp) continue;
+                for (int j = 0; j < 3 && UPPER_SPECIAL[k].to[j]; j++) o += jtext_encode(UPPER_SPECIAL[k].to[j], out + o);
+                done = true;
+            }
+        } else if (cp == 0x130) { /* dotted capital I */
             out[o++] = 'i';
             o += jtext_encode(0x307, out + o);
-            continue;
+            done = true;
+        } else if (cp == 0x3A3) { /* final sigma: after a letter and not before one */
+            size_t j = i;
+            uint32_t next = j < len ? jtext_decode(s, len, &j) : 0;
+            if (is_letter(prev, loc) && !is_letter(next, loc)) {
+                o += jtext_encode(0x3C2, out + o);
+                done = true;
+            }
         }
-        if (loc != (locale_t)0) {
-            wint_t m = upper ? towupper_l((wint_t)cp, loc) : towlower_l((wint_t)cp, loc);
-            if (m > 0 && m <= 0x10FFFF) cp = (uint32_t)m;
+        if (!done) {
+            if (loc != (locale_t)0) {
+                wint_t m = upper ? towupper_l((wint_t)cp, loc) : towlower_l((wint_t)cp, loc);
+                if (m > 0 && m <= 0x10FFFF) cp = (uint32_t)m;
+            }
+            o += jtext_encode(cp, out + o);
         }
-        o += jtext_encode(cp, out + o);
+        prev = orig;
     }
     return o;
 }

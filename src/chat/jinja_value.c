@@ -12,7 +12,7 @@
 #include "chat/jinja_text.h"
 
 /* Deep enough for any JSON jansson accepts (2048), shallow enough for the C stack. */
-#define MAX_NESTING 4096
+#define MAX_NESTING 2100
 
 int jv_str_copy(jrt *rt, const char *p, size_t len, jv *out) {
     char *d = jarena_strndup(&rt->arena, p, len);

@@ -181,7 +181,8 @@ int cp_match_tags(const char *held, size_t n, const char *const *tags, int ntags
 /* Puts requeued bytes in front of what is left to replay. */
 static void merge_requeue(chat_parser *p) {
     if (!p->requeue.len) return;
-    if (cp_buf_put(&p->requeue, p->replay.data + p->replay_off, p->replay.len - p->replay_off)) {
+    size_t left = p->replay.len - p->replay_off;
+    if (left && cp_buf_put(&p->requeue, p->replay.data + p->replay_off, left)) {
         cp_fail(p);
         return;
     }
