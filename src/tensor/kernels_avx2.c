@@ -1,4 +1,624 @@
-/* kernels_avx2.c - AVX2 (+FMA, F16C, optional AVX-VNNI) matmul kernels. */
-#include "tensor/kernels.h"
+/* kernels_avx2.c - AVX2 (+FMA, F16C; AVX-VNNI when present) matmul kernels and activation
+ * quantizers. Compiled with those flags; only called after fn_cpu() reports AVX2.
+ *
+ * The same schemes as kernels_avx512.c on 256-bit registers (16 of them, so smaller tiles):
+ * unsigned weight codes times signed Q8 activations, through VPDPBUSD with AVX-VNNI or
+ * VPMADDUBSW + VPMADDWD without (codes <= 63 there, so the i16 pair sums cannot saturate;
+ * signed weights use the abs/sign trick instead). */
+#include <immintrin.h>
+#include <string.h>
 
-void mm_kernels_avx2(mm_kernel_set *ks, const fn_cpu_features *f) { (void)ks; (void)f; }
+#include "tensor/blocks.h"
+#include "tensor/kernels.h"
+#include "tensor/quant_ref.h"
+
+#define AI static inline __attribute__((always_inline))
+
+/* See kernels_avx512.c. */
+#define PREFETCH_BYTES 3072
+
+AI void prefetch_ahead(const void *p, const size_t bytes) {
+    for (size_t o = 0; o < bytes; o += 64)
+        _mm_prefetch((const char *)p + PREFETCH_BYTES + o, _MM_HINT_T0);
+}
+
+AI float f16(uint16_t h) { return _cvtsh_ss(h); }
+
+AI float e8m0_half(uint8_t e) {
+    const uint32_t bits = e < 2 ? 0x00200000u << e : (uint32_t)(e - 1) << 23;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+AI float hsum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* This file is compiled with -mavxvnni, and clang fuses "add(acc, madd(x, y))" into the
+ * AVX-VNNI VPDPWSSD: the non-VNNI kernels pass madd results through this empty asm so no
+ * VNNI instruction can appear in code that runs on CPUs without it. */
+AI __m256i opaque(__m256i v) {
+    __asm__("" : "+x"(v));
+    return v;
+}
+
+/* u8 x s8 dot products of 4-byte groups added to acc (codes u <= 63 without VNNI). */
+AI __m256i dot_u8s8(__m256i acc, __m256i u, __m256i s, const bool vnni) {
+    if (vnni) return _mm256_dpbusd_avx_epi32(acc, u, s);
+    return _mm256_add_epi32(acc, opaque(_mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1))));
+}
+
+/* Byte-shuffle control making words from bytes: word k = byte idx[k], high byte zero. */
+AI __m256i byte_to_word_ctrl(const uint8_t idx[16]) {
+    uint16_t w[16];
+    for (int k = 0; k < 16; k++) w[k] = (uint16_t)(0x8000u | idx[k]);
+    return _mm256_loadu_si256((const void *)w);
+}
+
+/* ===================================================================== K-quants x Q8_K === */
+
+#define KQ_MAX_COLS 4
+
+AI void k4_scale_bytes(const uint8_t *q, uint64_t *sc, uint64_t *mn) {
+    uint32_t u0, u1, u2;
+    memcpy(&u0, q, 4);
+    memcpy(&u1, q + 4, 4);
+    memcpy(&u2, q + 8, 4);
+    const uint32_t s_lo = u0 & 0x3f3f3f3fu, m_lo = u1 & 0x3f3f3f3fu;
+    const uint32_t s_hi = (u2 & 0x0f0f0f0fu) | ((u0 >> 2) & 0x30303030u);
+    const uint32_t m_hi = ((u2 >> 4) & 0x0f0f0f0fu) | ((u1 >> 2) & 0x30303030u);
+    *sc = s_lo | (uint64_t)s_hi << 32;
+    *mn = m_lo | (uint64_t)m_hi << 32;
+}
+
+/* Q4_K / Q5_K, one weight row x NC activation rows. Group g (64 elements) is two
+ * registers: low nibbles of qs[32g..] (sub-block 2g) and high nibbles (2g+1). */
+AI void k4_row(const mm_tile *t, int r, const int NC, const bool q5, const bool vnni) {
+    const uint8_t *wrow = t->w + (size_t)r * t->w_stride;
+    const block_q8_K *a[KQ_MAX_COLS];
+    for (int c = 0; c < NC; c++) a[c] = (const block_q8_K *)t->act[c];
+    __m256 acc[KQ_MAX_COLS];
+    for (int c = 0; c < NC; c++) acc[c] = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    /* VNNI: packs(P_lo, P_hi) puts per lane P_lo's 4 dwords then P_hi's: scale words
+     * [s_2g x4, s_2g+1 x4] in both lanes. Plain: [s x16] per register. */
+    __m256i ctrl[4], ctrl_lo[4], ctrl_hi[4];
+    for (int g = 0; g < 4; g++) {
+        uint8_t idx[16], lo[16], hi[16];
+        for (int k = 0; k < 16; k++) {
+            idx[k] = (uint8_t)(2 * g + ((k & 7) >= 4));
+            lo[k] = (uint8_t)(2 * g);
+            hi[k] = (uint8_t)(2 * g + 1);
+        }
+        ctrl[g] = byte_to_word_ctrl(idx);
+        ctrl_lo[g] = byte_to_word_ctrl(lo);
+        ctrl_hi[g] = byte_to_word_ctrl(hi);
+    }
+    uint8_t midx[32];
+    for (int k = 0; k < 32; k++) midx[k] = (uint8_t)(k & 1 ? 0x80 : (k >> 2));
+    const __m256i ctrl_m = _mm256_loadu_si256((const void *)midx);
+    const int64_t nb = t->n_in / QK_K;
+    for (int64_t i = 0; i < nb; i++) {
+        const size_t bsz = q5 ? sizeof(block_q5_K) : sizeof(block_q4_K);
+        prefetch_ahead(wrow + (size_t)i * bsz, bsz);
+        const uint8_t *qs, *scales, *qh = NULL;
+        float d, dmin;
+        if (q5) {
+            const block_q5_K *w = (const block_q5_K *)wrow + i;
+            qs = w->qs, scales = w->scales, qh = w->qh;
+            d = f16(w->d), dmin = f16(w->dmin);
+        } else {
+            const block_q4_K *w = (const block_q4_K *)wrow + i;
+            qs = w->qs, scales = w->scales;
+            d = f16(w->d), dmin = f16(w->dmin);
+        }
+        uint64_t sc, mn;
+        k4_scale_bytes(scales, &sc, &mn);
+        const __m256i scv = _mm256_set1_epi64x((long long)sc);
+        const __m256i hb = q5 ? _mm256_loadu_si256((const void *)qh) : _mm256_setzero_si256();
+        __m256i Q[KQ_MAX_COLS];
+        for (int c = 0; c < NC; c++) Q[c] = _mm256_setzero_si256();
+        for (int g = 0; g < 4; g++) {
+            const __m256i q = _mm256_loadu_si256((const void *)(qs + 32 * g));
+            __m256i lo = _mm256_and_si256(q, m4);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            if (q5) { /* qh bit 2g -> 16 for the low half, bit 2g+1 for the high half */
+                const __m256i b = _mm256_srli_epi16(hb, 2 * g);
+                lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(b, _mm256_set1_epi8(1)), 4));
+                hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(b, _mm256_set1_epi8(2)), 3));
+            }
+            if (vnni) {
+                const __m256i S = _mm256_shuffle_epi8(scv, ctrl[g]);
+                for (int c = 0; c < NC; c++) {
+                    const int8_t *y = a[c][i].qs + 64 * g;
+                    const __m256i z = _mm256_setzero_si256();
+                    const __m256i p0 = _mm256_dpbusd_avx_epi32(z, lo, _mm256_loadu_si256((const void *)y));
+                    const __m256i p1 = _mm256_dpbusd_avx_epi32(z, hi, _mm256_loadu_si256((const void *)(y + 32)));
+                    Q[c] = _mm256_add_epi32(Q[c], _mm256_madd_epi16(_mm256_packs_epi32(p0, p1), S));
+                }
+            } else {
+                const __m256i Slo = _mm256_shuffle_epi8(scv, ctrl_lo[g]);
+                const __m256i Shi = _mm256_shuffle_epi8(scv, ctrl_hi[g]);
+                for (int c = 0; c < NC; c++) {
+                    const int8_t *y = a[c][i].qs + 64 * g;
+                    const __m256i p0 = opaque(_mm256_madd_epi16(
+                        _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const void *)y)), Slo));
+                    const __m256i p1 = opaque(_mm256_madd_epi16(
+                        _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const void *)(y + 32))), Shi));
+                    Q[c] = _mm256_add_epi32(Q[c], _mm256_add_epi32(p0, p1));
+                }
+            }
+        }
+        const __m256i mins = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)mn), ctrl_m);
+        const __m256 dv = _mm256_set1_ps(d), mv = _mm256_set1_ps(-dmin);
+        for (int c = 0; c < NC; c++) {
+            const block_q8_K *y = a[c] + i;
+            const __m256i M = _mm256_madd_epi16(mins, _mm256_loadu_si256((const void *)y->bsums));
+            const __m256 s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(Q[c]), dv,
+                                             _mm256_mul_ps(_mm256_cvtepi32_ps(M), mv));
+            acc[c] = _mm256_fmadd_ps(s, _mm256_set1_ps(y->d), acc[c]);
+        }
+    }
+    for (int c = 0; c < NC; c++) t->out[(size_t)c * t->out_stride + (size_t)r] = hsum(acc[c]);
+}
+
+/* Q6_K: x = d * sc * (q - 32) per 16. Per half (128 elements) four registers of 32 codes:
+ * each register's 128-bit lanes are two sub-blocks of 16. */
+AI void q6k_row(const mm_tile *t, int r, const int NC, const bool vnni) {
+    const block_q6_K *w = (const block_q6_K *)(t->w + (size_t)r * t->w_stride);
+    const block_q8_K *a[KQ_MAX_COLS];
+    for (int c = 0; c < NC; c++) a[c] = (const block_q8_K *)t->act[c];
+    __m256 acc[KQ_MAX_COLS];
+    for (int c = 0; c < NC; c++) acc[c] = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(0x03);
+    /* scale words from the 16 sign-extended scales (as bytes 2j, 2j+1 of a 32-byte vector
+     * duplicated in both lanes): register k (sub-blocks 2k in lane 0, 2k+1 in lane 1) */
+    __m256i ctrl_pair[2], ctrl_one[4];
+    for (int k = 0; k < 2; k++) {
+        /* VNNI: packs(P_2m, P_2m+1) lane L: [sb of P_2m lane L x4, of P_2m+1 lane L x4] */
+        uint16_t wv[16];
+        const int m = k; /* pair index 0..3 covers registers 2m, 2m+1 of the super-block */
+        for (int j = 0; j < 16; j++) {
+            const int lane = j / 8, second = (j & 7) >= 4;
+            const int sb = 2 * (2 * m + second) + lane;
+            wv[j] = (uint16_t)((2 * sb) | ((2 * sb + 1) << 8));
+        }
+        ctrl_pair[k] = _mm256_loadu_si256((const void *)wv);
+    }
+    for (int k = 0; k < 4; k++) {
+        /* plain: maddubs words of register k: lane L (8 words) -> sub-block 2k + L */
+        uint16_t wv[16];
+        for (int j = 0; j < 16; j++) {
+            const int sb = 2 * k + j / 8;
+            wv[j] = (uint16_t)((2 * sb) | ((2 * sb + 1) << 8));
+        }
+        ctrl_one[k] = _mm256_loadu_si256((const void *)wv);
+    }
+    const int64_t nb = t->n_in / QK_K;
+    for (int64_t i = 0; i < nb; i++) {
+        prefetch_ahead(w + i, sizeof(block_q6_K));
+        const __m128i sc8 = _mm_loadu_si128((const void *)w[i].scales);
+        const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+        /* the scale words, as a byte table both lanes can shuffle from (pshufb is per lane) */
+        const __m256i sctab = _mm256_permute4x64_epi64(sc16, 0x44);
+        const __m256i sctab_hi = _mm256_permute4x64_epi64(sc16, 0xee);
+        __m256i Q[KQ_MAX_COLS];
+        for (int c = 0; c < NC; c++) Q[c] = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const __m256i ql0 = _mm256_loadu_si256((const void *)(w[i].ql + 64 * h));
+            const __m256i ql1 = _mm256_loadu_si256((const void *)(w[i].ql + 64 * h + 32));
+            const __m256i qh = _mm256_loadu_si256((const void *)(w[i].qh + 32 * h));
+            __m256i W[4];
+            W[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
+            W[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
+            W[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
+            W[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
+            /* scale words of this half come from scales 8h..8h+7: table bytes 0..15 of a lane
+             * hold words 0..7 (h = 0) or 8..15 (h = 1) */
+            const __m256i tab = h ? sctab_hi : sctab;
+            if (vnni) {
+                for (int m = 0; m < 2; m++) {
+                    const __m256i S = _mm256_shuffle_epi8(tab, ctrl_pair[m]);
+                    for (int c = 0; c < NC; c++) {
+                        const int8_t *y = a[c][i].qs + 128 * h + 64 * m;
+                        const __m256i z = _mm256_setzero_si256();
+                        const __m256i p0 = _mm256_dpbusd_avx_epi32(z, W[2 * m], _mm256_loadu_si256((const void *)y));
+                        const __m256i p1 = _mm256_dpbusd_avx_epi32(z, W[2 * m + 1], _mm256_loadu_si256((const void *)(y + 32)));
+                        Q[c] = _mm256_add_epi32(Q[c], _mm256_madd_epi16(_mm256_packs_epi32(p0, p1), S));
+                    }
+                }
+            } else {
+                for (int k = 0; k < 4; k++) {
+                    const __m256i S = _mm256_shuffle_epi8(tab, ctrl_one[k]);
+                    for (int c = 0; c < NC; c++) {
+                        const int8_t *y = a[c][i].qs + 128 * h + 32 * k;
+                        Q[c] = _mm256_add_epi32(Q[c], opaque(_mm256_madd_epi16(
+                            _mm256_maddubs_epi16(W[k], _mm256_loadu_si256((const void *)y)), S)));
+                    }
+                }
+            }
+        }
+        const float d = f16(w[i].d);
+        for (int c = 0; c < NC; c++) {
+            const block_q8_K *y = a[c] + i;
+            const __m256i bias = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const void *)y->bsums));
+            const __m256i q = _mm256_sub_epi32(Q[c], _mm256_slli_epi32(bias, 5));
+            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q), _mm256_set1_ps(d * y->d), acc[c]);
+        }
+    }
+    for (int c = 0; c < NC; c++) t->out[(size_t)c * t->out_stride + (size_t)r] = hsum(acc[c]);
+}
+
+#define KQ_TILE(name, call)                                     \
+    static void name(const mm_tile *t) {                        \
+        for (int r = 0; r < t->nr; r++) {                       \
+            switch (t->nc) {                                    \
+            case 1: call(t, r, 1); break;                       \
+            case 2: call(t, r, 2); break;                       \
+            case 3: call(t, r, 3); break;                       \
+            default: call(t, r, 4); break;                      \
+            }                                                   \
+        }                                                       \
+    }
+
+#define Q4K_V(t, r, n) k4_row(t, r, n, false, true)
+#define Q4K_P(t, r, n) k4_row(t, r, n, false, false)
+#define Q5K_V(t, r, n) k4_row(t, r, n, true, true)
+#define Q5K_P(t, r, n) k4_row(t, r, n, true, false)
+#define Q6K_V(t, r, n) q6k_row(t, r, n, true)
+#define Q6K_P(t, r, n) q6k_row(t, r, n, false)
+KQ_TILE(tile_q4_K_vnni, Q4K_V)
+KQ_TILE(tile_q4_K_plain, Q4K_P)
+KQ_TILE(tile_q5_K_vnni, Q5K_V)
+KQ_TILE(tile_q5_K_plain, Q5K_P)
+KQ_TILE(tile_q6_K_vnni, Q6K_V)
+KQ_TILE(tile_q6_K_plain, Q6K_P)
+
+/* ============================================================ 32-element blocks x Q8_0 === */
+
+enum { L_Q8_0, L_Q4_0, L_Q4_1, L_Q5_0, L_Q5_1, L_MXFP4 };
+
+#define LG_MAX_ROWS 2
+#define LG_MAX_COLS 2
+
+AI size_t lg_block_bytes(const int kind) {
+    switch (kind) {
+    case L_Q8_0: return sizeof(block_q8_0);
+    case L_Q4_0: return sizeof(block_q4_0);
+    case L_Q4_1: return sizeof(block_q4_1);
+    case L_Q5_0: return sizeof(block_q5_0);
+    case L_Q5_1: return sizeof(block_q5_1);
+    default: return sizeof(block_mxfp4);
+    }
+}
+
+/* 16 nibbles -> 32 codes: low nibbles (elements 0-15) then high (16-31). */
+AI __m256i nibbles(const uint8_t *q) {
+    const __m128i v = _mm_loadu_si128((const void *)q);
+    const __m256i b = _mm256_set_m128i(_mm_srli_epi16(v, 4), v);
+    return _mm256_and_si256(b, _mm256_set1_epi8(0x0f));
+}
+
+/* The 5th bits of Q5 blocks, as 16 in byte j where bit j of qh is set. */
+AI __m256i q5_high(const uint8_t qh[4]) {
+    uint32_t h;
+    memcpy(&h, qh, 4);
+    /* byte j takes qh byte j/8; then test bit j%8 */
+    const __m256i rep = _mm256_shuffle_epi8(_mm256_set1_epi32((int)h),
+                                            _mm256_set_epi64x(0x0303030303030303LL, 0x0202020202020202LL,
+                                                              0x0101010101010101LL, 0));
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201LL);
+    const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(rep, bit), bit);
+    return _mm256_and_si256(set, _mm256_set1_epi8(16));
+}
+
+/* Weight codes of one block: signed values for the symmetric kinds (Q8_0, Q4_0, Q5_0,
+ * MXFP4), unsigned codes 0..31 for Q4_1/Q5_1; plus the scale (and min). */
+AI __m256i lg_weights(const uint8_t *p, const int kind, float *d, float *m) {
+    switch (kind) {
+    case L_Q8_0: {
+        const block_q8_0 *x = (const void *)p;
+        *d = f16(x->d);
+        return _mm256_loadu_si256((const void *)x->qs);
+    }
+    case L_Q4_0: {
+        const block_q4_0 *x = (const void *)p;
+        *d = f16(x->d);
+        return _mm256_sub_epi8(nibbles(x->qs), _mm256_set1_epi8(8));
+    }
+    case L_Q4_1: {
+        const block_q4_1 *x = (const void *)p;
+        *d = f16(x->d);
+        *m = f16(x->m);
+        return nibbles(x->qs);
+    }
+    case L_Q5_0: {
+        const block_q5_0 *x = (const void *)p;
+        *d = f16(x->d);
+        return _mm256_sub_epi8(_mm256_or_si256(nibbles(x->qs), q5_high(x->qh)), _mm256_set1_epi8(16));
+    }
+    case L_Q5_1: {
+        const block_q5_1 *x = (const void *)p;
+        *d = f16(x->d);
+        *m = f16(x->m);
+        return _mm256_or_si256(nibbles(x->qs), q5_high(x->qh));
+    }
+    default: {
+        const block_mxfp4 *x = (const void *)p;
+        *d = e8m0_half(x->e);
+        const __m256i lut = _mm256_broadcastsi128_si256(
+            _mm_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12));
+        return _mm256_shuffle_epi8(lut, nibbles(x->qs));
+    }
+    }
+}
+
+AI void lg_tile(const mm_tile *t, int r0, const int NR, const int NC, const int kind, const bool vnni) {
+    const uint8_t *wr[LG_MAX_ROWS];
+    const block_q8_0 *a[LG_MAX_COLS];
+    for (int r = 0; r < NR; r++) wr[r] = t->w + (size_t)(r0 + r) * t->w_stride;
+    for (int c = 0; c < NC; c++) a[c] = (const block_q8_0 *)t->act[c];
+    __m256 acc[LG_MAX_ROWS][LG_MAX_COLS];
+    for (int r = 0; r < NR; r++)
+        for (int c = 0; c < NC; c++) acc[r][c] = _mm256_setzero_ps();
+    const bool has_min = kind == L_Q4_1 || kind == L_Q5_1;
+    const int64_t nb = t->n_in / QK8_0;
+    const size_t bsz = lg_block_bytes(kind);
+    for (int64_t b = 0; b < nb; b++) {
+        __m256i A[LG_MAX_COLS];
+        __m256 sa[LG_MAX_COLS];
+        float da[LG_MAX_COLS];
+        for (int c = 0; c < NC; c++) {
+            A[c] = _mm256_loadu_si256((const void *)a[c][b].qs);
+            da[c] = f16(a[c][b].d);
+            if (has_min)
+                sa[c] = _mm256_cvtepi32_ps(dot_u8s8(_mm256_setzero_si256(), _mm256_set1_epi8(1), A[c], vnni));
+        }
+        for (int r = 0; r < NR; r++) {
+            const uint8_t *p = wr[r] + (size_t)b * bsz;
+            prefetch_ahead(p, bsz);
+            float dw, mw = 0;
+            const __m256i W = lg_weights(p, kind, &dw, &mw);
+            if (has_min) { /* unsigned codes */
+                for (int c = 0; c < NC; c++) {
+                    const __m256 q = _mm256_cvtepi32_ps(dot_u8s8(_mm256_setzero_si256(), W, A[c], vnni));
+                    const __m256 s = _mm256_fmadd_ps(q, _mm256_set1_ps(dw), _mm256_mul_ps(sa[c], _mm256_set1_ps(mw)));
+                    acc[r][c] = _mm256_fmadd_ps(s, _mm256_set1_ps(da[c]), acc[r][c]);
+                }
+            } else { /* signed values: |w| x sign(a, w); |w| <= 128 keeps maddubs exact */
+                const __m256i aw = _mm256_abs_epi8(W);
+                for (int c = 0; c < NC; c++) {
+                    const __m256i sw = _mm256_sign_epi8(A[c], W);
+                    __m256i dot;
+                    if (vnni) dot = _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), aw, sw);
+                    else dot = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sw), _mm256_set1_epi16(1));
+                    acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(dw * da[c]), acc[r][c]);
+                }
+            }
+        }
+    }
+    for (int r = 0; r < NR; r++)
+        for (int c = 0; c < NC; c++)
+            t->out[(size_t)c * t->out_stride + (size_t)(r0 + r)] = hsum(acc[r][c]);
+}
+
+#define LG_COLS(t, r, NR, kind, vnni)                               \
+    switch ((t)->nc) {                                              \
+    case 1: lg_tile(t, r, NR, 1, kind, vnni); break;                \
+    default: lg_tile(t, r, NR, 2, kind, vnni); break;               \
+    }
+
+#define LG_TILE(name, kind, vnni)                                   \
+    static void name(const mm_tile *t) {                            \
+        int r = 0;                                                  \
+        for (; r + 2 <= t->nr; r += 2) LG_COLS(t, r, 2, kind, vnni) \
+        if (r < t->nr) LG_COLS(t, r, 1, kind, vnni)                 \
+    }
+
+LG_TILE(tile_q8_0_vnni, L_Q8_0, true)
+LG_TILE(tile_q4_0_vnni, L_Q4_0, true)
+LG_TILE(tile_q4_1_vnni, L_Q4_1, true)
+LG_TILE(tile_q5_0_vnni, L_Q5_0, true)
+LG_TILE(tile_q5_1_vnni, L_Q5_1, true)
+LG_TILE(tile_mxfp4_vnni, L_MXFP4, true)
+LG_TILE(tile_q8_0_plain, L_Q8_0, false)
+LG_TILE(tile_q4_0_plain, L_Q4_0, false)
+LG_TILE(tile_q4_1_plain, L_Q4_1, false)
+LG_TILE(tile_q5_0_plain, L_Q5_0, false)
+LG_TILE(tile_q5_1_plain, L_Q5_1, false)
+LG_TILE(tile_mxfp4_plain, L_MXFP4, false)
+
+/* ========================================================== float weights x F32 === */
+
+enum { F_F32, F_F16, F_BF16 };
+
+#define FL_MAX_ROWS 4
+#define FL_MAX_COLS 2
+
+AI __m256 fl_load8(const uint8_t *row, int64_t i, const int kind) {
+    switch (kind) {
+    case F_F32: return _mm256_loadu_ps((const float *)row + i);
+    case F_F16: return _mm256_cvtph_ps(_mm_loadu_si128((const void *)((const uint16_t *)row + i)));
+    default:
+        return _mm256_castsi256_ps(_mm256_slli_epi32(
+            _mm256_cvtepu16_epi32(_mm_loadu_si128((const void *)((const uint16_t *)row + i))), 16));
+    }
+}
+
+AI float fl_elem(const uint8_t *row, int64_t i, const int kind) {
+    uint16_t h;
+    switch (kind) {
+    case F_F32: return ((const float *)row)[i];
+    case F_F16: memcpy(&h, row + 2 * i, 2); return f16(h);
+    default: {
+        memcpy(&h, row + 2 * i, 2);
+        const uint32_t u = (uint32_t)h << 16;
+        float f;
+        memcpy(&f, &u, 4);
+        return f;
+    }
+    }
+}
+
+AI void fl_tile(const mm_tile *t, int r0, const int NR, const int NC, const int kind) {
+    const uint8_t *wr[FL_MAX_ROWS];
+    const float *a[FL_MAX_COLS];
+    for (int r = 0; r < NR; r++) wr[r] = t->w + (size_t)(r0 + r) * t->w_stride;
+    for (int c = 0; c < NC; c++) a[c] = (const float *)t->act[c];
+    __m256 acc[FL_MAX_ROWS][FL_MAX_COLS];
+    for (int r = 0; r < NR; r++)
+        for (int c = 0; c < NC; c++) acc[r][c] = _mm256_setzero_ps();
+    const int64_t n = t->n_in;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 A[FL_MAX_COLS];
+        for (int c = 0; c < NC; c++) A[c] = _mm256_loadu_ps(a[c] + i);
+        for (int r = 0; r < NR; r++) {
+            if (kind == F_F32 || (i & 31) == 0)
+                _mm_prefetch((const char *)wr[r] + i * (kind == F_F32 ? 4 : 2) + PREFETCH_BYTES,
+                             _MM_HINT_T0);
+            const __m256 W = fl_load8(wr[r], i, kind);
+            for (int c = 0; c < NC; c++) acc[r][c] = _mm256_fmadd_ps(W, A[c], acc[r][c]);
+        }
+    }
+    for (int r = 0; r < NR; r++)
+        for (int c = 0; c < NC; c++) {
+            float s = hsum(acc[r][c]);
+            for (int64_t k = i; k < n; k++) s += fl_elem(wr[r], k, kind) * a[c][k];
+            t->out[(size_t)c * t->out_stride + (size_t)(r0 + r)] = s;
+        }
+}
+
+#define FL_COLS(t, r, NR, kind)                         \
+    switch ((t)->nc) {                                  \
+    case 1: fl_tile(t, r, NR, 1, kind); break;          \
+    default: fl_tile(t, r, NR, 2, kind); break;         \
+    }
+
+#define FL_TILE(name, kind)                                     \
+    static void name(const mm_tile *t) {                        \
+        int r = 0;                                              \
+        for (; r + 4 <= t->nr; r += 4) FL_COLS(t, r, 4, kind)   \
+        for (; r < t->nr; r++) FL_COLS(t, r, 1, kind)           \
+    }
+
+FL_TILE(tile_f32, F_F32)
+FL_TILE(tile_f16, F_F16)
+FL_TILE(tile_bf16, F_BF16)
+
+/* ================================================================ activation quantizers === */
+
+AI float hmax(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+AI __m256 abs_ps(__m256 v) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v); }
+
+/* roundf of every lane exactly: truncate, then step away from zero if the dropped fraction
+ * is at least one half. */
+AI __m256 round_half_away(__m256 v) {
+    const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 up = _mm256_cmp_ps(abs_ps(_mm256_sub_ps(v, t)), _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+    const __m256 one = _mm256_or_ps(_mm256_set1_ps(1.0f), _mm256_and_ps(v, _mm256_set1_ps(-0.0f)));
+    return _mm256_add_ps(t, _mm256_and_ps(up, one));
+}
+
+/* Four vectors of 8 int32 (each within int8 range) -> 32 bytes in order. */
+AI __m256i pack_i32x32(__m256i a, __m256i b, __m256i c, __m256i d) {
+    const __m256i ab = _mm256_packs_epi32(a, b), cd = _mm256_packs_epi32(c, d);
+    const __m256i x = _mm256_packs_epi16(ab, cd);
+    return _mm256_permutevar8x32_epi32(x, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+static void quant_q8_0(const float *x, void *vy, int64_t n) {
+    block_q8_0 *y = vy;
+    for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0) {
+        __m256 v[4];
+        for (int k = 0; k < 4; k++) v[k] = _mm256_loadu_ps(x + 8 * k);
+        const float amax = hmax(_mm256_max_ps(_mm256_max_ps(abs_ps(v[0]), abs_ps(v[1])),
+                                              _mm256_max_ps(abs_ps(v[2]), abs_ps(v[3]))));
+        const float d = amax / 127;
+        const float id = d ? 1.0f / d : 0.0f;
+        y[i].d = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
+        const __m256 ids = _mm256_set1_ps(id);
+        __m256i q[4];
+        for (int k = 0; k < 4; k++) q[k] = _mm256_cvtps_epi32(round_half_away(_mm256_mul_ps(v[k], ids)));
+        _mm256_storeu_si256((void *)y[i].qs, pack_i32x32(q[0], q[1], q[2], q[3]));
+    }
+}
+
+static void quant_q8_K(const float *x, void *vy, int64_t n) {
+    block_q8_K *y = vy;
+    for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
+        __m256 m = _mm256_setzero_ps();
+        for (int k = 0; k < 32; k++) m = _mm256_max_ps(m, abs_ps(_mm256_loadu_ps(x + 8 * k)));
+        const float amax = hmax(m);
+        if (!amax) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        const __m256 am = _mm256_set1_ps(amax);
+        float max = amax;
+        for (int k = 0; k < 32; k++) {
+            const int hit = _mm256_movemask_ps(_mm256_cmp_ps(abs_ps(_mm256_loadu_ps(x + 8 * k)), am, _CMP_EQ_OQ));
+            if (hit) {
+                max = x[8 * k + __builtin_ctz((unsigned)hit)];
+                break;
+            }
+        }
+        const float iscale = -127.f / max;
+        const __m256 is = _mm256_set1_ps(iscale);
+        const __m256i lim = _mm256_set1_epi32(127);
+        for (int k = 0; k < 8; k++) {
+            __m256i q[4];
+            for (int j = 0; j < 4; j++)
+                q[j] = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(is, _mm256_loadu_ps(x + 32 * k + 8 * j))), lim);
+            _mm256_storeu_si256((void *)(y[i].qs + 32 * k), pack_i32x32(q[0], q[1], q[2], q[3]));
+        }
+        /* sums of 16: quads per register (maddubs+madd), then two rounds of hadd */
+        const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+        __m256i s[8];
+        for (int k = 0; k < 8; k++)
+            s[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, _mm256_loadu_si256((const void *)(y[i].qs + 32 * k))), ones16);
+        /* s[k] lanes: quads of group 2k (lane 0) and 2k+1 (lane 1) */
+        const __m256i h0 = _mm256_hadd_epi32(_mm256_hadd_epi32(s[0], s[1]), _mm256_hadd_epi32(s[2], s[3]));
+        const __m256i h1 = _mm256_hadd_epi32(_mm256_hadd_epi32(s[4], s[5]), _mm256_hadd_epi32(s[6], s[7]));
+        /* h0: lane 0 = g0 g2 g4 g6, lane 1 = g1 g3 g5 g7; h1 the same for g8..g15 */
+        const __m256i p = _mm256_packs_epi32(h0, h1); /* lane 0: g0 g2 .. g14, lane 1: g1 g3 .. g15 */
+        const __m128i lo = _mm256_castsi256_si128(p), hi = _mm256_extracti128_si256(p, 1);
+        _mm_storeu_si128((void *)y[i].bsums, _mm_unpacklo_epi16(lo, hi));
+        _mm_storeu_si128((void *)(y[i].bsums + 8), _mm_unpackhi_epi16(lo, hi));
+        y[i].d = 1 / iscale;
+    }
+}
+
+void mm_kernels_avx2(mm_kernel_set *ks, const fn_cpu_features *f) {
+    const bool vnni = f->avx_vnni;
+    const char *name = vnni ? "avx2-vnni" : "avx2";
+#define K(type, fn, mr, mc) ks->gemm[type] = (mm_kernel){fn, mr, mc, name}
+    K(FN_Q4_K, vnni ? tile_q4_K_vnni : tile_q4_K_plain, 4, KQ_MAX_COLS);
+    K(FN_Q5_K, vnni ? tile_q5_K_vnni : tile_q5_K_plain, 4, KQ_MAX_COLS);
+    K(FN_Q6_K, vnni ? tile_q6_K_vnni : tile_q6_K_plain, 4, KQ_MAX_COLS);
+    K(FN_Q8_0, vnni ? tile_q8_0_vnni : tile_q8_0_plain, 2 * LG_MAX_ROWS, LG_MAX_COLS);
+    K(FN_Q4_0, vnni ? tile_q4_0_vnni : tile_q4_0_plain, 2 * LG_MAX_ROWS, LG_MAX_COLS);
+    K(FN_Q4_1, vnni ? tile_q4_1_vnni : tile_q4_1_plain, 2 * LG_MAX_ROWS, LG_MAX_COLS);
+    K(FN_Q5_0, vnni ? tile_q5_0_vnni : tile_q5_0_plain, 2 * LG_MAX_ROWS, LG_MAX_COLS);
+    K(FN_Q5_1, vnni ? tile_q5_1_vnni : tile_q5_1_plain, 2 * LG_MAX_ROWS, LG_MAX_COLS);
+    K(FN_MXFP4, vnni ? tile_mxfp4_vnni : tile_mxfp4_plain, 2 * LG_MAX_ROWS, LG_MAX_COLS);
+    K(FN_F32, tile_f32, 2 * FL_MAX_ROWS, FL_MAX_COLS);
+    K(FN_F16, tile_f16, 2 * FL_MAX_ROWS, FL_MAX_COLS);
+    K(FN_BF16, tile_bf16, 2 * FL_MAX_ROWS, FL_MAX_COLS);
+#undef K
+    ks->quant[FN_Q8_0] = quant_q8_0;
+    ks->quant[FN_Q8_K] = quant_q8_K;
+}

@@ -46,6 +46,14 @@ AI __m512 halves_ps(float a, float b) {
 }
 
 
+/* This file is compiled with -mavx512vnni, and clang fuses "add(acc, madd(x, y))" into
+ * VPDPWSSD: the non-VNNI kernels pass madd results through this empty asm so no VNNI
+ * instruction can appear in code that runs on CPUs without it. */
+AI __m512i opaque(__m512i v) {
+    __asm__("" : "+v"(v));
+    return v;
+}
+
 /* ===================================================================== K-quants x Q8_K === */
 
 /* Per-row state of the K-quant kernels. */
@@ -172,8 +180,8 @@ AI void k4_row(const mm_tile *t, int r, int c0, const int NC, const bool q5, con
             } else {
                 __m512i q[4];
                 for (int g = 0; g < 4; g++)
-                    q[g] = _mm512_madd_epi16(
-                        _mm512_maddubs_epi16(W[g], _mm512_loadu_si512(y->qs + 64 * g)), S[g]);
+                    q[g] = opaque(_mm512_madd_epi16(
+                        _mm512_maddubs_epi16(W[g], _mm512_loadu_si512(y->qs + 64 * g)), S[g]));
                 Q = _mm512_add_epi32(_mm512_add_epi32(q[0], q[1]), _mm512_add_epi32(q[2], q[3]));
             }
             const __m256i M = _mm256_madd_epi16(mins, _mm256_loadu_si256((const void *)y->bsums));
@@ -250,8 +258,8 @@ AI void q6k_row(const mm_tile *t, int r, int c0, const int NC, const bool vnni) 
             } else {
                 __m512i q[4];
                 for (int k = 0; k < 4; k++)
-                    q[k] = _mm512_madd_epi16(
-                        _mm512_maddubs_epi16(W[k], _mm512_loadu_si512(y->qs + 64 * k)), S[k]);
+                    q[k] = opaque(_mm512_madd_epi16(
+                        _mm512_maddubs_epi16(W[k], _mm512_loadu_si512(y->qs + 64 * k)), S[k]));
                 Q = _mm512_add_epi32(_mm512_add_epi32(q[0], q[1]), _mm512_add_epi32(q[2], q[3]));
             }
             /* the -32 offset: 32 * sum_j sc_j * bsum_j */
