@@ -516,29 +516,31 @@ static int assign_target(jctx *c, const jnode *target, const jv *v, jenv *env) {
     return 0;
 }
 
-static int make_loop(jctx *c, const jnode *n, const jv_array *items, uint32_t i, jv *out) {
+static const char *const LOOP_KEYS[] = {"index", "index0", "revindex", "revindex0", "first",
+                                        "last",  "length", "previtem", "nextitem"};
+
+/* The `loop` object: created once per loop (reuse) or per iteration (when it may escape). */
+static int loop_object(jctx *c, const jnode *n, jv_object **out) {
     jv_object *o = jv_object_new(c->rt);
     if (!o) return locate(c, n);
+    for (size_t k = 0; k < FN_ARRAY_LEN(LOOP_KEYS); k++)
+        if (jv_object_set(c->rt, o, LOOP_KEYS[k], strlen(LOOP_KEYS[k]), jv_undef())) return locate(c, n);
+    *out = o;
+    return 0;
+}
+
+static void loop_update(jv_object *o, const jv_array *items, uint32_t i) {
     uint32_t len = items->len;
     o->loop_index0 = i;
-    struct {
-        const char *k;
-        jv v;
-    } f[] = {
-        {"index", jv_int(i + 1)},
-        {"index0", jv_int(i)},
-        {"revindex", jv_int(len - i)},
-        {"revindex0", jv_int(len - i - 1)},
-        {"first", jv_bool(i == 0)},
-        {"last", jv_bool(i == len - 1)},
-        {"length", jv_int(len)},
-        {"previtem", i > 0 ? items->items[i - 1] : jv_undef()},
-        {"nextitem", i + 1 < len ? items->items[i + 1] : jv_undef()},
-    };
-    for (size_t k = 0; k < FN_ARRAY_LEN(f); k++)
-        if (jv_object_set(c->rt, o, f[k].k, strlen(f[k].k), f[k].v)) return locate(c, n);
-    *out = jv_obj(o);
-    return 0;
+    o->vals[0] = jv_int(i + 1);
+    o->vals[1] = jv_int(i);
+    o->vals[2] = jv_int(len - i);
+    o->vals[3] = jv_int(len - i - 1);
+    o->vals[4] = jv_bool(i == 0);
+    o->vals[5] = jv_bool(i == len - 1);
+    o->vals[6] = jv_int(len);
+    o->vals[7] = i > 0 ? items->items[i - 1] : jv_undef();
+    o->vals[8] = i + 1 < len ? items->items[i + 1] : jv_undef();
 }
 
 static int exec_for(jctx *c, const jnode *n, jenv *env, jbuf *out) {
@@ -555,9 +557,15 @@ static int exec_for(jctx *c, const jnode *n, jenv *env, jbuf *out) {
         return fail(c, n->b, "cannot loop over a %s", jv_type_name(&it));
     }
     const jv_array *src = it.u.a;
-    jv_array *items = jv_array_new(c->rt, 0);
+    /* Iterate a copy, so list methods called in the body (our extension) cannot change
+     * what is being iterated. */
+    jv_array *items = jv_array_new(c->rt, n->c ? 0 : src->len);
     if (!items) return locate(c, n);
-    for (uint32_t i = 0; i < src->len; i++) {
+    if (!n->c && src->len) {
+        memcpy(items->items, src->items, src->len * sizeof(jv));
+        items->len = src->len;
+    }
+    for (uint32_t i = 0; n->c && i < src->len; i++) {
         const jv *cur = &src->items[i];
         if (n->a->kind == JN_TUPLE) {
             if (cur->type != JV_ARRAY || (cur->flags & JV_TUPLE))
@@ -576,12 +584,22 @@ static int exec_for(jctx *c, const jnode *n, jenv *env, jbuf *out) {
         }
         if (jv_array_push(c->rt, items, *cur)) return locate(c, n);
     }
+    if (!n->c && n->a->kind == JN_TUPLE)
+        for (uint32_t i = 0; i < items->len; i++) {
+            const jv *cur = &items->items[i];
+            if (cur->type != JV_ARRAY || (cur->flags & JV_TUPLE))
+                return fail(c, n->a, "cannot unpack a %s into the loop variables", jv_type_name(cur));
+            if (cur->u.a->len != n->a->list.n)
+                return fail(c, n->a, "too %s items to unpack (%u values for %u names)",
+                            cur->u.a->len < n->a->list.n ? "few" : "many", cur->u.a->len, n->a->list.n);
+        }
     bool none = true;
+    jv_object *loop = NULL;
     for (uint32_t i = 0; i < items->len; i++) {
-        jv loop;
         if (jv_spend(c->rt, 1)) return locate(c, n);
-        if ((rc = make_loop(c, n, items, i, &loop))) return rc;
-        if (env_set(c, scope, "loop", 4, loop)) return locate(c, n);
+        if ((!loop || n->op) && (rc = loop_object(c, n, &loop))) return rc;
+        loop_update(loop, items, i);
+        if (env_set(c, scope, "loop", 4, jv_obj(loop))) return locate(c, n);
         if ((rc = assign_target(c, n->a, &items->items[i], scope))) return rc;
         size_t mark = out->len;
         rc = exec_block(c, &n->body, scope, out);

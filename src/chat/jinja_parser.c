@@ -229,6 +229,47 @@ static jnode *parse_macro(parser *p, size_t pos) {
     return n;
 }
 
+static bool is_loop_name(const jnode *n) { return n && n->kind == JN_NAME && n->slen == 4 && !memcmp(n->s, "loop", 4); }
+
+/* Could the `loop` object outlive its iteration? Only `loop.x` / `loop[...]` uses are safe;
+ * anything else (passing it, storing it, calls that might reach it through dynamic scoping)
+ * counts as an escape. Conservative by design. */
+static bool loop_escapes(const jnode *n, int depth);
+
+static bool list_escapes(const jnode_list *l, int depth) {
+    for (uint32_t i = 0; i < l->n; i++)
+        if (loop_escapes(l->v[i], depth)) return true;
+    return false;
+}
+
+static bool loop_escapes(const jnode *n, int depth) {
+    if (!n) return false;
+    if (depth > 4 * MAX_DEPTH) return true;
+    switch (n->kind) {
+    case JN_NAME: return is_loop_name(n);
+    case JN_MEMBER:
+        if (is_loop_name(n->a)) return n->op && loop_escapes(n->b, depth + 1);
+        break;
+    case JN_CALL: {
+        const jnode *f = n->a;
+        static const char *const safe[] = {"range", "namespace", "raise_exception", "strftime_now"};
+        if (f->kind == JN_NAME) {
+            bool known = false;
+            for (size_t k = 0; k < FN_ARRAY_LEN(safe); k++)
+                known |= f->slen == strlen(safe[k]) && !memcmp(f->s, safe[k], f->slen);
+            if (!known) return true; /* a macro: it sees our scope */
+        }
+        break;
+    }
+    case JN_MACRO:
+    case JN_CALL_BLOCK: return true;
+    default: break;
+    }
+    return loop_escapes(n->a, depth + 1) || loop_escapes(n->b, depth + 1) || loop_escapes(n->c, depth + 1) ||
+           list_escapes(&n->list, depth + 1) || list_escapes(&n->body, depth + 1) ||
+           list_escapes(&n->orelse, depth + 1);
+}
+
 static jnode *parse_for(parser *p, size_t pos) {
     static const char *const stop[] = {"endfor", "else", NULL};
     static const char *const stop_else[] = {"endfor", NULL};
@@ -255,6 +296,7 @@ static jnode *parse_for(parser *p, size_t pos) {
         if (expect(p, JT_CLOSE_STMT, "'%}' after else") || parse_body(p, &n->orelse, stop_else, "for", pos))
             return NULL;
     }
+    n->op = list_escapes(&n->body, 0) || list_escapes(&n->orelse, 0) || loop_escapes(n->c, 0);
     return n;
 }
 

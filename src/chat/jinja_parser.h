@@ -15,7 +15,9 @@ typedef enum {
     /* statements */
     JN_TEXT,         /* s: literal text */
     JN_IF,           /* a: test; body; orelse (an elif is a nested JN_IF there) */
-    JN_FOR,          /* a: target (NAME or TUPLE); b: iterable; c: filter or NULL; body; orelse */
+    JN_FOR,          /* a: target (NAME or TUPLE); b: iterable; c: filter or NULL; body; orelse;
+                        op: 1 if the body may keep `loop` past its iteration (bare use of the
+                        name, macro calls), so each iteration needs its own loop object */
     JN_SET,          /* a: target; b: value, or NULL for a block set whose text is body */
     JN_MACRO,        /* s: name; list: parameters (NAME or KWARG with default); body */
     JN_CALL_BLOCK,   /* a: the JN_CALL; list: caller's parameters; body */

@@ -122,7 +122,7 @@ int jv_object_set(jrt *rt, jv_object *o, const char *k, size_t klen, jv v) {
         uint32_t s = h & (o->index_cap - 1);
         while (o->index[s]) s = (s + 1) & (o->index_cap - 1);
         o->index[s] = o->len;
-    } else if (o->len > 8) {
+    } else if (o->len > 16) { /* small dicts (loop, messages) are faster to scan */
         return build_index(rt, o, o->len);
     }
     return 0;

@@ -184,7 +184,7 @@ static void finish_unit(jstream *j, int at) {
         j->sub = E_WANT_BS;
         return;
     }
-    if (u >= 0xDC00 && u <= 0xDFFF) out(j, "\\ufffd", 6);
+    if ((u >= 0xDC00 && u <= 0xDFFF) || (u == 0 && j->key)) out(j, "\\ufffd", 6);
     else out(j, j->pend + at, 6);
     j->npend = 0;
     j->sub = E_NONE;
@@ -212,6 +212,8 @@ static int string_byte(jstream *j, unsigned char c) {
             j->pend[0] = '\\';
             j->npend = 1;
             j->sub = E_BACKSLASH;
+        } else if (c == 0 && j->key) {
+            out(j, "\\ufffd", 6); /* jansson cannot hold NUL in keys */
         } else if (c < 0x20) {
             out_control(j, c);
         } else {

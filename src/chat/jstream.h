@@ -5,9 +5,10 @@
  * What comes out (through the sink) is always a prefix of a valid JSON text, and after
  * jstream_close() a whole one. Repairs: raw control characters inside strings are escaped,
  * a backslash that starts no valid escape is written as "\\", an unpaired UTF-16 surrogate
- * escape becomes \ufffd, a trailing comma before } or ] is dropped. Held back: a comma (and
- * up to 7 whitespace bytes after it; more are dropped) until the next member starts, and an
- * escape sequence until it is complete. Input must be valid UTF-8 (the caller checks). */
+ * escape becomes \ufffd, so does a NUL in an object key (jansson cannot hold one), and a
+ * trailing comma before } or ] is dropped. Held back: a comma (and up to 7 whitespace bytes
+ * after it; more are dropped) until the next member starts, and an escape sequence until it
+ * is complete. Input must be valid UTF-8 (the caller checks). */
 #ifndef FENNEC_CHAT_JSTREAM_H
 #define FENNEC_CHAT_JSTREAM_H
 

@@ -11,7 +11,8 @@
  *  - Every event text is valid UTF-8 (invalid bytes become U+FFFD, one per byte, like the
  *    detokenizer; a sequence cut between two pushes is held until complete).
  *  - For each call, the TOOL_ARGS fragments joined equal TOOL_END's text, which is always one
- *    valid JSON object (jansson accepts it with JSON_ALLOW_NUL).
+ *    valid JSON object (RFC 8259). jansson reads it with JSON_ALLOW_NUL |
+ *    JSON_DECODE_INT_AS_REAL unless the model wrote a number beyond the range of a double.
  *  - Text that starts like a tool call but turns out not to be one is content; nothing the
  *    model wrote is dropped except the tags and separators that made up a recognized call or
  *    reasoning block, and the whitespace next to them (see "Whitespace" below).
