@@ -15,11 +15,15 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: fennec chat-template (-m MODEL.gguf | --template FILE.jinja) --messages CONV.json\n"
             "                            [--tools TOOLS.json] [--kwargs EXTRA.json]\n"
-            "                            [--bos-token S] [--eos-token S] [--no-generation-prompt]\n\n"
+            "                            [--bos-token S] [--eos-token S] [--no-generation-prompt]\n"
+            "                            [--template-name NAME]\n\n"
             "Renders the chat template for a conversation and prints exactly the text a model would\n"
             "be given (no newline added), as Hugging Face's apply_chat_template does.\n\n"
-            "  -m, --model FILE        template from the GGUF key tokenizer.chat_template; bos/eos\n"
-            "                          default to the model's tokenizer.ggml.bos/eos_token_id tokens\n"
+            "  -m, --model FILE        template from the GGUF key tokenizer.chat_template, or (as\n"
+            "                          transformers does) tokenizer.chat_template.tool_use when tools\n"
+            "                          are given and the model has one; bos/eos default to the model's\n"
+            "                          tokenizer.ggml.bos/eos_token_id tokens\n"
+            "  --template-name NAME    with -m: use tokenizer.chat_template.NAME\n"
             "  --template FILE         template from a file (bos/eos default to \"\")\n"
             "  --messages FILE         JSON array of messages, or an object with \"messages\" and\n"
             "                          optionally \"tools\", \"kwargs\" and \"add_generation_prompt\"\n"
@@ -88,7 +92,7 @@ static char *token_text(const gguf_file *g, const char *id_key) {
 }
 
 typedef struct {
-    const char *model, *template_path, *messages, *tools, *kwargs, *bos, *eos;
+    const char *model, *template_path, *template_name, *messages, *tools, *kwargs, *bos, *eos;
     bool no_gen;
 } options;
 
@@ -98,6 +102,7 @@ static int parse_options(int argc, char **argv, options *o) {
         const char **slot = NULL;
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) slot = &o->model;
         else if (!strcmp(a, "--template")) slot = &o->template_path;
+        else if (!strcmp(a, "--template-name")) slot = &o->template_name;
         else if (!strcmp(a, "--messages")) slot = &o->messages;
         else if (!strcmp(a, "--tools")) slot = &o->tools;
         else if (!strcmp(a, "--kwargs")) slot = &o->kwargs;
@@ -114,6 +119,7 @@ static int parse_options(int argc, char **argv, options *o) {
     }
     if (!o->model == !o->template_path) return cli_fail("chat-template: give exactly one of -m MODEL.gguf or --template FILE");
     if (!o->messages) return cli_fail("chat-template: --messages CONV.json is required");
+    if (o->template_name && !o->model) return cli_fail("chat-template: --template-name needs -m MODEL.gguf");
     return 0;
 }
 
@@ -132,29 +138,6 @@ int cmd_chat_template(int argc, char **argv) {
     json_t *conv = NULL, *tools = NULL, *kwargs = NULL;
     chat_template *t = NULL;
     const char *where = o.template_path;
-
-    if (o.model) {
-        where = o.model;
-        gguf_file *g = gguf_open(o.model);
-        if (!g) {
-            cli_fail("%s", fn_errmsg());
-            goto done;
-        }
-        src = gguf_get_strdup(g, "tokenizer.chat_template");
-        if (src) {
-            src_len = strlen(src);
-            bos = token_text(g, "tokenizer.ggml.bos_token_id");
-            eos = token_text(g, "tokenizer.ggml.eos_token_id");
-        }
-        gguf_close(g);
-        if (!src) {
-            cli_fail("%s: no tokenizer.chat_template in this model", o.model);
-            goto done;
-        }
-    } else if (!(src = read_file(o.template_path, &src_len))) {
-        cli_fail("%s", fn_errmsg());
-        goto done;
-    }
 
     if (!(conv = load_json(o.messages))) {
         cli_fail("%s", fn_errmsg());
@@ -190,6 +173,35 @@ int cmd_chat_template(int argc, char **argv) {
             goto done;
         }
         in.kwargs = kwargs;
+    }
+    if (o.model) {
+        where = o.model;
+        gguf_file *g = gguf_open(o.model);
+        if (!g) {
+            cli_fail("%s", fn_errmsg());
+            goto done;
+        }
+        /* A named template; transformers' rule picks "tool_use" when tools are given. */
+        char key[256];
+        const char *name = o.template_name;
+        if (!name && in.tools && !json_is_null(in.tools) && gguf_find_kv(g, "tokenizer.chat_template.tool_use"))
+            name = "tool_use";
+        if (name) snprintf(key, sizeof key, "tokenizer.chat_template.%s", name);
+        else snprintf(key, sizeof key, "tokenizer.chat_template");
+        src = gguf_get_strdup(g, key);
+        if (src) {
+            src_len = strlen(src);
+            bos = token_text(g, "tokenizer.ggml.bos_token_id");
+            eos = token_text(g, "tokenizer.ggml.eos_token_id");
+        }
+        gguf_close(g);
+        if (!src) {
+            cli_fail("%s: no %s in this model", o.model, key);
+            goto done;
+        }
+    } else if (!(src = read_file(o.template_path, &src_len))) {
+        cli_fail("%s", fn_errmsg());
+        goto done;
     }
     in.bos_token = o.bos ? o.bos : bos ? bos : "";
     in.eos_token = o.eos ? o.eos : eos ? eos : "";

@@ -283,6 +283,9 @@ static void test_cli(void **state) {
                                          "{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content }}"
                                          "{{ eos_token }}{% endfor %}{% if add_generation_prompt %}[assistant]{% endif %}"),
                      0);
+    assert_int_equal(gguf_writer_set_str(w, "tokenizer.chat_template.tool_use",
+                                         "TOOLS:{{ tools|length if tools else 0 }}:{{ messages[0].content }}"),
+                     0);
     assert_int_equal(gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", toks, 3), 0);
     assert_int_equal(gguf_writer_set_u32(w, "tokenizer.ggml.bos_token_id", 0), 0);
     assert_int_equal(gguf_writer_set_u32(w, "tokenizer.ggml.eos_token_id", 1), 0);
@@ -300,6 +303,21 @@ static void test_cli(void **state) {
                       "--no-generation-prompt"};
     assert_int_equal(run_cli(m_over, 10, out, sizeof out, err, sizeof err), 0);
     assert_string_equal(out, "B[user] hiE");
+
+    /* With tools, the model's tool_use template is chosen (as transformers does). */
+    char conv_tools[300];
+    snprintf(conv_tools, sizeof conv_tools, "%s/conv_tools.json", dir);
+    write_text(conv_tools, "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"tools\": [{}, {}]}");
+    char *m_tools[] = {"chat-template", "-m", model, "--messages", conv_tools};
+    assert_int_equal(run_cli(m_tools, 5, out, sizeof out, err, sizeof err), 0);
+    assert_string_equal(out, "TOOLS:2:hi");
+    char *m_named[] = {"chat-template", "-m", model, "--messages", conv, "--template-name", "tool_use"};
+    assert_int_equal(run_cli(m_named, 7, out, sizeof out, err, sizeof err), 0);
+    assert_string_equal(out, "TOOLS:0:hi");
+    char *m_missing[] = {"chat-template", "-m", model, "--messages", conv, "--template-name", "nope"};
+    assert_int_equal(run_cli(m_missing, 7, out, sizeof out, err, sizeof err), 1);
+    assert_non_null(strstr(err, "no tokenizer.chat_template.nope in this model"));
+    unlink(conv_tools);
 
     char *t_args[] = {"chat-template", "--template", tpl, "--messages", conv};
     assert_int_equal(run_cli(t_args, 5, out, sizeof out, err, sizeof err), 0);
