@@ -19,9 +19,9 @@ echo "== clang build (-Werror), unit tests"
 bash scripts/build.sh build-clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Release -DFENNEC_WERROR=ON
 ctest --test-dir build-clang --output-on-failure -j "$JOBS" -L unit
 
-echo "== ASan/UBSan build, unit and integration tests"
+echo "== ASan/UBSan build, unit and integration tests (not the heavy llama.cpp comparisons)"
 bash scripts/build.sh build-asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DFENNEC_WERROR=ON -DFENNEC_SANITIZE=ON
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan --output-on-failure -j "$JOBS"
+    ctest --test-dir build-asan --output-on-failure -j "$JOBS" -LE heavy
 
 echo "== all test builds passed in $(( $(date +%s) - start )) s"
