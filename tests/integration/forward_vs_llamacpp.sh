@@ -3,7 +3,8 @@
 # agreement >= 99% and a small mean KL, for qwen3moe (the real Qwen3-Coder-30B-A3B layer
 # shape, 2 layers), qwen3 and llama, in F16, Q8_0 and Q4_K_M; and greedy generation of 64
 # tokens is identical on a model with large top-1 margins.
-# labels: heavy  (long llama.cpp comparison: not repeated in the sanitizer build)
+# A long llama.cpp comparison: not repeated in the sanitizer build.
+# labels: heavy
 source "$(dirname "$0")/../lib/common.sh"
 need_oracles
 cd "$TEST_TMP"

@@ -1,7 +1,8 @@
 # make_model_llamacpp.sh - every make-model preset and type writes a file that llama.cpp
 # (node-llama-cpp@3.21.1) loads and generates from; inspect reports it correctly; the same
 # seed gives the same bytes.
-# labels: heavy  (long llama.cpp comparison: not repeated in the sanitizer build)
+# A long llama.cpp comparison: not repeated in the sanitizer build.
+# labels: heavy
 source "$(dirname "$0")/../lib/common.sh"
 need_oracles
 cd "$TEST_TMP"

@@ -1,6 +1,7 @@
 # quantize_llamacpp.sh - `fennec quantize` output loads in llama.cpp and predicts like the
 # unquantized model; our dequantization agrees with llama.cpp's reading of the same bytes.
-# labels: heavy  (long llama.cpp comparison: not repeated in the sanitizer build)
+# A long llama.cpp comparison: not repeated in the sanitizer build.
+# labels: heavy
 source "$(dirname "$0")/../lib/common.sh"
 need_oracles
 cd "$TEST_TMP"
