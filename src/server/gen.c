@@ -179,7 +179,7 @@ static void on_token(gen *g, const engine_event *ev) {
 static void flush_all(gen *g) {
     const char *piece, *out;
     size_t plen, olen;
-    if (!g->stopped && detok_flush(&g->dt, &piece, &plen) == 0) {
+    if (!g->stopped && g->tok && detok_flush(&g->dt, &piece, &plen) == 0) {
         if (stop_matcher_push(&g->stop, piece, plen, &out, &olen)) g->stopped = true;
         feed_text(g, out, olen);
     }
@@ -207,15 +207,17 @@ static void on_done(gen *g, const engine_event *ev) {
     metrics_tokens(g->m, g->n_prompt, g->n_cached, g->n_tokens);
 }
 
-gen *gen_start(engine *e, const gen_params *p) {
+static gen *gen_new(const gen_params *p) {
     gen *g = calloc(1, sizeof *g);
     if (!g) return fn_error("out of memory"), NULL;
     g->tok = p->tok;
     g->m = p->m;
     g->want_logprobs = p->engine.logprobs || p->engine.top_logprobs > 0;
     g->n_prompt = p->n_prompt;
-    detok_init(&g->dt, p->tok, false);
-    g->dt.strip_space = false; /* text generated after a prompt keeps its leading space */
+    if (p->tok) {
+        detok_init(&g->dt, p->tok, false);
+        g->dt.strip_space = false; /* text generated after a prompt keeps its leading space */
+    }
     if (stop_matcher_init(&g->stop, (const char *const *)p->stops, p->n_stops)) {
         detok_free(&g->dt);
         free(g);
@@ -228,10 +230,16 @@ gen *gen_start(engine *e, const gen_params *p) {
             return NULL;
         }
     }
+    g->t_submit = now_s();
+    return g;
+}
+
+gen *gen_start(engine *e, const gen_params *p) {
+    gen *g = gen_new(p);
+    if (!g) return NULL;
     engine_params ep = p->engine;
     ep.prompt = p->prompt;
     ep.n_prompt = p->n_prompt;
-    g->t_submit = now_s();
     g->req = engine_submit(e, &ep);
     if (!g->req) {
         char msg[512];
@@ -242,6 +250,35 @@ gen *gen_start(engine *e, const gen_params *p) {
     }
     metrics_inflight(g->m, 1);
     return g;
+}
+
+gen *gen_start_text(const gen_params *p) { return gen_new(p); }
+
+void gen_push_text(gen *g, const char *text, size_t len, gen_delta *d) {
+    delta_reset(d);
+    if (g->done || g->stopped) return;
+    g->cur = d;
+    g->n_tokens++;
+    const char *out;
+    size_t olen;
+    bool hit = stop_matcher_push(&g->stop, text, len, &out, &olen);
+    if (feed_text(g, out, olen)) snprintf(d->error, sizeof d->error, "%s", fn_errmsg());
+    if (g->in_reasoning) g->n_reasoning++;
+    g->stopped |= hit;
+    g->cur = NULL;
+}
+
+void gen_end_text(gen *g, engine_finish why, gen_delta *d) {
+    delta_reset(d);
+    if (g->done) return;
+    engine_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.done = true;
+    ev.finish = why;
+    ev.n_prompt = g->n_prompt;
+    g->cur = d;
+    on_done(g, &ev);
+    g->cur = NULL;
 }
 
 int gen_next(gen *g, int timeout_ms, gen_delta *d) {

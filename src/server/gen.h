@@ -89,6 +89,14 @@ int gen_tool_count(const gen *g);
 /* Cancels if still running and frees everything. NULL is fine. */
 void gen_free(gen *g);
 
+/* The same pipeline without an engine, for tests: gen_start_text makes a gen that is fed
+ * text directly, as if tokens had produced it (tok may be NULL; logprobs are not
+ * available). gen_push_text processes one piece into *d; gen_end_text ends the output as
+ * the engine would with `why` and fills the done delta. */
+gen *gen_start_text(const gen_params *p);
+void gen_push_text(gen *g, const char *text, size_t len, gen_delta *d);
+void gen_end_text(gen *g, engine_finish why, gen_delta *d);
+
 /* A fresh tool call id: "call_" + 24 letters and digits. */
 void gen_call_id(char out[40]);
 

@@ -185,6 +185,18 @@ static gen *start(server *s, api_request *req, api_error *err) {
     return g;
 }
 
+/* ---- connection timeout --------------------------------------------------------------- */
+
+/* libmicrohttpd's idle timeout counts from the last byte sent or received, and a prompt
+ * may take longer than that to prefill (or wait in the queue). While a generation runs
+ * the connection has no idle timeout - the client's liveness is checked by peeking at its
+ * socket instead - and the keep-alive timeout is back once the response is out. */
+static void suspend_timeout(struct MHD_Connection *c) { MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0u); }
+
+static void restore_timeout(server *s, struct MHD_Connection *c) {
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)s->cfg.timeout_s);
+}
+
 /* ---- streaming ------------------------------------------------------------------------ */
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
@@ -192,7 +204,10 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
     while (st->pos == st->out.len) {
         sbuf_clear(&st->out);
         st->pos = 0;
-        if (st->finished) return MHD_CONTENT_READER_END_OF_STREAM;
+        if (st->finished) {
+            restore_timeout(st->s, st->c);
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        }
         if (atomic_load(&st->s->stopping)) return MHD_CONTENT_READER_END_WITH_ERROR;
         if (!gen_next(st->g, WAIT_MS, &st->d)) {
             if (!server_client_alive(st->c)) return MHD_CONTENT_READER_END_WITH_ERROR; /* free callback cancels */
@@ -291,6 +306,7 @@ static enum MHD_Result run_to_end(server *s, struct MHD_Connection *c, server_re
     }
     enum MHD_Result ok;
     log_generation(s, r->route_name, false, g, d.finish_reason);
+    restore_timeout(s, c);
     if (gone && !atomic_load(&s->stopping)) {
         ok = MHD_NO; /* nobody to answer */
     } else if (!d.finish_reason) {
@@ -335,5 +351,6 @@ enum MHD_Result server_handle_completion(server *s, struct MHD_Connection *c, se
         api_request_free(&req);
         return server_respond_error(s, c, r, &err);
     }
+    suspend_timeout(c);
     return req.stream ? start_stream(s, c, r, &req, g) : run_to_end(s, c, r, &req, g);
 }
