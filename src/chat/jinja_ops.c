@@ -73,8 +73,8 @@ int jops_binary(jrt *rt, int op, const jv *l, const jv *r, jv *out) {
         if (op == JOP_ADD) {
             jv_array *a = jv_array_new(rt, (size_t)l->u.a->len + r->u.a->len);
             if (!a) return -1;
-            memcpy(a->items, l->u.a->items, l->u.a->len * sizeof(jv));
-            memcpy(a->items + l->u.a->len, r->u.a->items, r->u.a->len * sizeof(jv));
+            if (l->u.a->len) memcpy(a->items, l->u.a->items, l->u.a->len * sizeof(jv));
+            if (r->u.a->len) memcpy(a->items + l->u.a->len, r->u.a->items, r->u.a->len * sizeof(jv));
             a->len = l->u.a->len + r->u.a->len;
             return *out = jv_arr(a, false), 0;
         }
