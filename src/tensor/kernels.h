@@ -28,6 +28,24 @@ typedef struct {
 
 typedef void (*mm_tile_fn)(const mm_tile *t);
 
+/* A whole block of weight rows against many activation rows (prefill): out[i * out_stride
+ * + r] = dot(weight row r, activation row rows[i] (or i)) for r < nr, i < n. Kernels may
+ * repack the weight rows into a stack buffer once and reuse it for every activation row. */
+typedef struct {
+    int64_t n_in;              /* elements per row */
+    const uint8_t *w;          /* weight row 0 (borrowed) */
+    size_t w_stride;           /* bytes between weight rows */
+    int64_t nr;                /* weight rows */
+    const uint8_t *act;        /* activation row 0 */
+    size_t act_stride;         /* bytes between activation rows */
+    const int32_t *rows;       /* optional: activation row of output row i */
+    int64_t n;                 /* activation rows used */
+    float *out;                /* see above; may be written more than once (partial sums) */
+    size_t out_stride;
+} mm_gemm;
+
+typedef void (*mm_gemm_fn)(const mm_gemm *g);
+
 /* Converts n f32 values (a whole number of blocks) to an activation format. */
 typedef void (*mm_quant_fn)(const float *x, void *dst, int64_t n);
 
@@ -35,6 +53,8 @@ typedef struct {
     mm_tile_fn tile;           /* NULL: no kernel for this weight type at this level */
     int max_rows, max_cols;    /* largest tile the kernel takes */
     const char *name;          /* level that provides it, e.g. "avx512-vnni" */
+    mm_gemm_fn gemm;           /* optional, used instead of tile when n >= gemm_min_n */
+    int64_t gemm_min_n;
 } mm_kernel;
 
 /* Everything one level provides. Levels are filled in order generic -> avx2 -> avx512, each

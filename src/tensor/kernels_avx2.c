@@ -604,8 +604,9 @@ static void quant_q8_K(const float *x, void *vy, int64_t n) {
 
 void mm_kernels_avx2(mm_kernel_set *ks, const fn_cpu_features *f) {
     const bool vnni = f->avx_vnni;
-    const char *name = vnni ? "avx2-vnni" : "avx2";
-#define K(type, fn, mr, mc) ks->gemm[type] = (mm_kernel){fn, mr, mc, name}
+    const char *level = vnni ? "avx2-vnni" : "avx2";
+#define K(type, fn, mr, mc) \
+    ks->gemm[type] = (mm_kernel){.tile = fn, .max_rows = mr, .max_cols = mc, .name = level}
     K(FN_Q4_K, vnni ? tile_q4_K_vnni : tile_q4_K_plain, 4, KQ_MAX_COLS);
     K(FN_Q5_K, vnni ? tile_q5_K_vnni : tile_q5_K_plain, 4, KQ_MAX_COLS);
     K(FN_Q6_K, vnni ? tile_q6_K_vnni : tile_q6_K_plain, 4, KQ_MAX_COLS);

@@ -302,6 +302,221 @@ KQ_TILE(tile_q5_K_plain, Q5K_P)
 KQ_TILE(tile_q6_K_vnni, Q6K_V)
 KQ_TILE(tile_q6_K_plain, Q6K_P)
 
+/* ======================================================= K-quant panels (prefill, VNNI) ===
+ *
+ * For many activation rows, 16 weight rows are first repacked into a stack buffer (a
+ * "panel") so that one 512-bit register holds 4 consecutive codes of each of the 16 rows.
+ * VPDPBUSD of that register with 4 activation bytes broadcast then leaves, in lane r, row r's
+ * partial dot product: the lanes are rows, so per-row scales apply lane-wise, with no
+ * horizontal reductions and no scale shuffles in the inner loop. The repack costs about as
+ * much as ~5 activation rows of arithmetic and is amortized over all of them. */
+
+#define PN_ROWS 16
+#define PN_SB 8 /* super-blocks per K chunk: a chunk of panel (~45 KB) stays near L1 */
+
+typedef struct {
+    __m512i q[PN_SB][64];      /* codes: [super-block][4-element group], lane r = row r */
+    __m512 scale[PN_SB][16];   /* [sub-block][row]: d * sc (8 sub-blocks of 32 for Q4_K/Q5_K,
+                                * 16 of 16 for Q6_K) */
+    __m512i pair[PN_SB][8];    /* i16 pairs multiplying the bsum pairs: (m, m) per sub-block
+                                * of 32 for Q4_K/Q5_K, (sc_2j, sc_2j+1) for Q6_K */
+    __m512 pair_scale[PN_SB];  /* -dmin (Q4_K/Q5_K) or -32 * d (Q6_K) */
+} kq_panel;
+
+enum { KP_Q4_K, KP_Q5_K, KP_Q6_K };
+
+/* Transposes 16 rows of 16 dwords into 16 columns (column c lane r = row r dword c) and
+ * stores them to dst[0..15]. */
+AI void transpose16_store(const __m512i r[16], __m512i *dst) {
+    __m512i a[16], b[16];
+    for (int i = 0; i < 8; i++) {
+        a[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+        a[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        b[4 * i + 0] = _mm512_unpacklo_epi64(a[4 * i], a[4 * i + 2]);
+        b[4 * i + 1] = _mm512_unpackhi_epi64(a[4 * i], a[4 * i + 2]);
+        b[4 * i + 2] = _mm512_unpacklo_epi64(a[4 * i + 1], a[4 * i + 3]);
+        b[4 * i + 3] = _mm512_unpackhi_epi64(a[4 * i + 1], a[4 * i + 3]);
+    }
+    /* b[4i+m] lane L = column 4L+m of rows 4i..4i+3: transpose the 128-bit lanes */
+    for (int m = 0; m < 4; m++) {
+        const __m512i x0 = _mm512_shuffle_i32x4(b[m], b[4 + m], 0x44);
+        const __m512i x1 = _mm512_shuffle_i32x4(b[m], b[4 + m], 0xee);
+        const __m512i x2 = _mm512_shuffle_i32x4(b[8 + m], b[12 + m], 0x44);
+        const __m512i x3 = _mm512_shuffle_i32x4(b[8 + m], b[12 + m], 0xee);
+        _mm512_store_si512(dst + m, _mm512_shuffle_i32x4(x0, x2, 0x88));
+        _mm512_store_si512(dst + 4 + m, _mm512_shuffle_i32x4(x0, x2, 0xdd));
+        _mm512_store_si512(dst + 8 + m, _mm512_shuffle_i32x4(x1, x3, 0x88));
+        _mm512_store_si512(dst + 12 + m, _mm512_shuffle_i32x4(x1, x3, 0xdd));
+    }
+}
+
+/* Repacks super-blocks sb0..sb0+nsb-1 of nr (<= 16) rows; missing rows are zero. */
+AI void kq_pack(kq_panel *P, const uint8_t *w, size_t w_stride, int nr, int64_t sb0, int nsb,
+                const int kind) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+    const __m512i shift_hi = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
+    const __m512i sh_a = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+    const __m512i sh_b = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    for (int i = 0; i < nsb; i++) {
+        __m512i U[4][PN_ROWS];
+        float scale[16][PN_ROWS];
+        int32_t pair[8][PN_ROWS];
+        float pair_scale[PN_ROWS];
+        for (int r = 0; r < PN_ROWS; r++) {
+            if (r >= nr) {
+                for (int g = 0; g < 4; g++) U[g][r] = _mm512_setzero_si512();
+                for (int s = 0; s < 16; s++) scale[s][r] = 0;
+                for (int s = 0; s < 8; s++) pair[s][r] = 0;
+                pair_scale[r] = 0;
+                continue;
+            }
+            const uint8_t *row = w + (size_t)r * w_stride;
+            if (kind == KP_Q6_K) {
+                const block_q6_K *x = (const block_q6_K *)row + sb0 + i;
+                for (int h = 0; h < 2; h++) {
+                    const __m512i ql = _mm512_loadu_si512(x->ql + 64 * h);
+                    const __m512i qh = bcast256(x->qh + 32 * h);
+                    U[2 * h][r] = _mm512_or_si512(_mm512_and_si512(ql, m4),
+                                                  _mm512_and_si512(_mm512_sllv_epi16(qh, sh_a), m30));
+                    U[2 * h + 1][r] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                                      _mm512_and_si512(_mm512_srlv_epi16(qh, sh_b), m30));
+                }
+                const float d = f16(x->d);
+                for (int j = 0; j < 16; j++) scale[j][r] = d * x->scales[j];
+                for (int j = 0; j < 8; j++)
+                    pair[j][r] = (int32_t)((uint32_t)(uint16_t)x->scales[2 * j] |
+                                           (uint32_t)(uint16_t)x->scales[2 * j + 1] << 16);
+                pair_scale[r] = -32 * d;
+            } else {
+                const uint8_t *qs, *scales;
+                uint16_t dh, dminh;
+                __m512i qhb = _mm512_setzero_si512();
+                if (kind == KP_Q5_K) {
+                    const block_q5_K *x = (const block_q5_K *)row + sb0 + i;
+                    qs = x->qs, scales = x->scales, dh = x->d, dminh = x->dmin;
+                    qhb = bcast256(x->qh);
+                } else {
+                    const block_q4_K *x = (const block_q4_K *)row + sb0 + i;
+                    qs = x->qs, scales = x->scales, dh = x->d, dminh = x->dmin;
+                }
+                for (int g = 0; g < 4; g++) {
+                    __m512i v = _mm512_and_si512(_mm512_srlv_epi16(bcast256(qs + 32 * g), shift_hi), m4);
+                    if (kind == KP_Q5_K) {
+                        const __m512i bits = _mm512_inserti64x4(
+                            _mm512_set1_epi8((char)(1 << (2 * g))), _mm256_set1_epi8((char)(2 << (2 * g))), 1);
+                        v = _mm512_mask_add_epi8(v, _mm512_test_epi8_mask(qhb, bits), v, _mm512_set1_epi8(16));
+                    }
+                    U[g][r] = v;
+                }
+                uint64_t sc, mn;
+                k4_scale_bytes(scales, &sc, &mn);
+                const float d = f16(dh), dmin = f16(dminh);
+                for (int s = 0; s < 8; s++) {
+                    scale[s][r] = d * (float)((sc >> (8 * s)) & 0xff);
+                    pair[s][r] = (int32_t)(((mn >> (8 * s)) & 0xff) * 0x10001u);
+                }
+                for (int s = 8; s < 16; s++) scale[s][r] = 0;
+                pair_scale[r] = -dmin;
+            }
+        }
+        for (int g = 0; g < 4; g++) transpose16_store(U[g], P->q[i] + 16 * g);
+        for (int s = 0; s < 16; s++) P->scale[i][s] = _mm512_loadu_ps(scale[s]);
+        for (int s = 0; s < 8; s++) P->pair[i][s] = _mm512_loadu_si512(pair[s]);
+        P->pair_scale[i] = _mm512_loadu_ps(pair_scale);
+    }
+}
+
+AI __m512i bcast32(const void *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
+
+/* NA activation rows (pointers at the chunk's first super-block) against a packed chunk:
+ * adds each row's 16 dot products to facc[a]. */
+AI void kq_compute(const kq_panel *P, int nsb, const block_q8_K *const *a, const int NA,
+                   const int kind, __m512 *facc) {
+    for (int i = 0; i < nsb; i++) {
+        __m512 fsb[4];
+        __m512i accm[4];
+        for (int c = 0; c < NA; c++) {
+            fsb[c] = _mm512_setzero_ps();
+            accm[c] = _mm512_setzero_si512();
+        }
+        const int groups = kind == KP_Q6_K ? 4 : 8; /* 4-element groups per sub-block */
+        const int nsub = 64 / groups;
+        for (int s = 0; s < nsub; s++) {
+            __m512i e[4], o[4];
+            for (int c = 0; c < NA; c++) e[c] = o[c] = _mm512_setzero_si512();
+            for (int k = 0; k < groups; k += 2) {
+                const __m512i W0 = P->q[i][groups * s + k], W1 = P->q[i][groups * s + k + 1];
+                for (int c = 0; c < NA; c++) {
+                    const int8_t *y = a[c][i].qs + 4 * (groups * s + k);
+                    e[c] = _mm512_dpbusd_epi32(e[c], W0, bcast32(y));
+                    o[c] = _mm512_dpbusd_epi32(o[c], W1, bcast32(y + 4));
+                }
+            }
+            for (int c = 0; c < NA; c++)
+                fsb[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(e[c], o[c])),
+                                         P->scale[i][s], fsb[c]);
+        }
+        for (int j = 0; j < 8; j++)
+            for (int c = 0; c < NA; c++)
+                accm[c] = _mm512_dpwssd_epi32(accm[c], P->pair[i][j], bcast32(a[c][i].bsums + 2 * j));
+        for (int c = 0; c < NA; c++) {
+            fsb[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(accm[c]), P->pair_scale[i], fsb[c]);
+            facc[c] = _mm512_fmadd_ps(fsb[c], _mm512_set1_ps(a[c][i].d), facc[c]);
+        }
+    }
+}
+
+/* Computes NA activation rows against the packed chunk and adds (or, for the first chunk,
+ * stores) the results for the panel's nr rows. */
+AI void kq_tile(const kq_panel *P, const mm_gemm *g, int64_t c0, int64_t sb0, int nsb, int nr,
+                float *out, const int NA, const int kind) {
+    const block_q8_K *a[4];
+    for (int c = 0; c < NA; c++) {
+        const int64_t idx = g->rows ? g->rows[c0 + c] : c0 + c;
+        a[c] = (const block_q8_K *)(g->act + (size_t)idx * g->act_stride) + sb0;
+    }
+    __m512 facc[4];
+    for (int c = 0; c < NA; c++) facc[c] = _mm512_setzero_ps();
+    kq_compute(P, nsb, a, NA, kind, facc);
+    const __mmask16 m = (__mmask16)((1u << nr) - 1);
+    for (int c = 0; c < NA; c++) {
+        float *o = out + (size_t)(c0 + c) * g->out_stride;
+        if (sb0) facc[c] = _mm512_add_ps(facc[c], _mm512_maskz_loadu_ps(m, o));
+        _mm512_mask_storeu_ps(o, m, facc[c]);
+    }
+}
+
+AI void kq_gemm(const mm_gemm *g, const int kind) {
+    kq_panel P __attribute__((aligned(64)));
+    const int64_t nb = g->n_in / QK_K;
+    for (int64_t r0 = 0; r0 < g->nr; r0 += PN_ROWS) {
+        const int nr = (int)(g->nr - r0 < PN_ROWS ? g->nr - r0 : PN_ROWS);
+        float *out = g->out + r0;
+        for (int64_t sb0 = 0; sb0 < nb; sb0 += PN_SB) {
+            const int nsb = (int)(nb - sb0 < PN_SB ? nb - sb0 : PN_SB);
+            kq_pack(&P, g->w + (size_t)r0 * g->w_stride, g->w_stride, nr, sb0, nsb, kind);
+            int64_t c = 0;
+            for (; c + 4 <= g->n; c += 4) kq_tile(&P, g, c, sb0, nsb, nr, out, 4, kind);
+            switch (g->n - c) {
+            case 3: kq_tile(&P, g, c, sb0, nsb, nr, out, 3, kind); break;
+            case 2: kq_tile(&P, g, c, sb0, nsb, nr, out, 2, kind); break;
+            case 1: kq_tile(&P, g, c, sb0, nsb, nr, out, 1, kind); break;
+            default: break;
+            }
+        }
+    }
+}
+
+static void gemm_q4_K(const mm_gemm *g) { kq_gemm(g, KP_Q4_K); }
+static void gemm_q5_K(const mm_gemm *g) { kq_gemm(g, KP_Q5_K); }
+static void gemm_q6_K(const mm_gemm *g) { kq_gemm(g, KP_Q6_K); }
+
 /* ======================================================= 32-element blocks x Q8_0 (VNNI) === */
 
 enum { L_Q8_0, L_Q4_0, L_Q4_1, L_Q5_0, L_Q5_1, L_MXFP4 };
@@ -501,6 +716,160 @@ LG_TILE(tile_q5_0_vnni, L_Q5_0)
 LG_TILE(tile_q5_1_vnni, L_Q5_1)
 LG_TILE(tile_mxfp4_vnni, L_MXFP4)
 
+/* ---- panels for the 32-element block types (prefill) ----
+ * As the K-quant panels, but the activations (Q8_0) carry no block sums, while the unsigned
+ * weight codes need them (offset correction, or the min term of Q4_1/Q5_1). Those sums are
+ * computed once per K chunk for all activation rows, so the loop order is: K chunk, then
+ * panels of 16 weight rows, then activation rows. */
+
+#define LP_BLOCKS 16    /* blocks per K chunk */
+#define LP_MAX_ACTS 256 /* activation rows per pass: bounds the per-chunk sums buffer */
+
+typedef struct {
+    __m512i q[LP_BLOCKS * 8]; /* [block][4-element group], lane r = row r */
+    __m512 d[LP_BLOCKS];      /* [block] lane r: scale of row r's block */
+    __m512 m[LP_BLOCKS];      /* [block] lane r: min (Q4_1/Q5_1) */
+} lg_panel;
+
+typedef struct {
+    float d[LP_MAX_ACTS][LP_BLOCKS];     /* activation block scales */
+    int32_t base[LP_MAX_ACTS][LP_BLOCKS]; /* -offset * sum(a): start of each block's dot */
+    float sd[LP_MAX_ACTS][LP_BLOCKS];    /* sum(a) * d, for the min term */
+} lg_actsums;
+
+/* Block scale (and min) of one weight block. */
+AI void lg_block_scale(const uint8_t *p, const int kind, float *d, float *m) {
+    switch (kind) {
+    case L_Q8_0: *d = f16(((const block_q8_0 *)p)->d); break;
+    case L_Q4_0: *d = f16(((const block_q4_0 *)p)->d); break;
+    case L_Q4_1: *d = f16(((const block_q4_1 *)p)->d), *m = f16(((const block_q4_1 *)p)->m); break;
+    case L_Q5_0: *d = f16(((const block_q5_0 *)p)->d); break;
+    case L_Q5_1: *d = f16(((const block_q5_1 *)p)->d), *m = f16(((const block_q5_1 *)p)->m); break;
+    default: *d = e8m0_half(((const block_mxfp4 *)p)->e); break;
+    }
+}
+
+AI void lg_pack(lg_panel *P, const uint8_t *w, size_t w_stride, int nr, int64_t b0, int nblk,
+                const int kind) {
+    __m512i U[LP_BLOCKS / 2][PN_ROWS];
+    float d[LP_BLOCKS][PN_ROWS], m[LP_BLOCKS][PN_ROWS];
+    const size_t bsz = lg_block_bytes(kind);
+    const int pairs = (nblk + 1) / 2;
+    for (int r = 0; r < PN_ROWS; r++) {
+        if (r >= nr) {
+            for (int g = 0; g < pairs; g++) U[g][r] = _mm512_setzero_si512();
+            for (int b = 0; b < nblk; b++) d[b][r] = m[b][r] = 0;
+            continue;
+        }
+        const uint8_t *row = w + (size_t)r * w_stride;
+        for (int g = 0; g < pairs; g++) {
+            __m512 dw, mw;
+            U[g][r] = lg_weights(row, b0 + 2 * g, kind, 2 * g + 1 < nblk, &dw, &mw);
+        }
+        for (int b = 0; b < nblk; b++) {
+            m[b][r] = 0;
+            lg_block_scale(row + (size_t)(b0 + b) * bsz, kind, &d[b][r], &m[b][r]);
+        }
+    }
+    for (int g = 0; g < pairs; g++) transpose16_store(U[g], P->q + 16 * g);
+    for (int b = 0; b < nblk; b++) {
+        P->d[b] = _mm512_loadu_ps(d[b]);
+        P->m[b] = _mm512_loadu_ps(m[b]);
+    }
+}
+
+/* Sums and scales of blocks b0.. of activation rows a0.. (na rows). */
+AI void lg_sums(lg_actsums *S, const mm_gemm *g, int64_t a0, int na, int64_t b0, int nblk,
+                const int kind) {
+    const int off = lg_offset(kind);
+    for (int c = 0; c < na; c++) {
+        const int64_t idx = g->rows ? g->rows[a0 + c] : a0 + c;
+        const block_q8_0 *y = (const block_q8_0 *)(g->act + (size_t)idx * g->act_stride) + b0;
+        for (int b = 0; b < nblk; b++) {
+            /* SAD against 0 of the bytes + 128 gives four sums of 8 */
+            const __m256i v = _mm256_xor_si256(_mm256_loadu_si256((const void *)y[b].qs),
+                                               _mm256_set1_epi8((char)0x80));
+            const __m256i sad = _mm256_sad_epu8(v, _mm256_setzero_si256());
+            const __m128i h = _mm_add_epi64(_mm256_castsi256_si128(sad), _mm256_extracti128_si256(sad, 1));
+            const int32_t sum = (int32_t)(_mm_cvtsi128_si64(h) + _mm_extract_epi64(h, 1)) - 32 * 128;
+            const float da = f16(y[b].d);
+            S->d[c][b] = da;
+            S->base[c][b] = -off * sum;
+            S->sd[c][b] = (float)sum * da;
+        }
+    }
+}
+
+AI void lg_compute(const lg_panel *P, const lg_actsums *S, const mm_gemm *g, int64_t a0, int c0,
+                   int64_t b0, int nblk, int nr, float *out, const int NA, const int kind) {
+    const block_q8_0 *y[4];
+    for (int c = 0; c < NA; c++) {
+        const int64_t idx = g->rows ? g->rows[a0 + c0 + c] : a0 + c0 + c;
+        y[c] = (const block_q8_0 *)(g->act + (size_t)idx * g->act_stride) + b0;
+    }
+    const bool has_min = kind == L_Q4_1 || kind == L_Q5_1;
+    __m512 facc[4];
+    for (int c = 0; c < NA; c++) facc[c] = _mm512_setzero_ps();
+    for (int b = 0; b < nblk; b++) {
+        __m512i e[4], o[4];
+        for (int c = 0; c < NA; c++) {
+            e[c] = _mm512_set1_epi32(S->base[c0 + c][b]);
+            o[c] = _mm512_setzero_si512();
+        }
+        for (int k = 0; k < 8; k += 2) {
+            const __m512i W0 = P->q[8 * b + k], W1 = P->q[8 * b + k + 1];
+            for (int c = 0; c < NA; c++) {
+                e[c] = _mm512_dpbusd_epi32(e[c], W0, bcast32(y[c][b].qs + 4 * k));
+                o[c] = _mm512_dpbusd_epi32(o[c], W1, bcast32(y[c][b].qs + 4 * k + 4));
+            }
+        }
+        for (int c = 0; c < NA; c++) {
+            const __m512 dd = _mm512_mul_ps(P->d[b], _mm512_set1_ps(S->d[c0 + c][b]));
+            facc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(e[c], o[c])), dd, facc[c]);
+            if (has_min) facc[c] = _mm512_fmadd_ps(P->m[b], _mm512_set1_ps(S->sd[c0 + c][b]), facc[c]);
+        }
+    }
+    const __mmask16 m = (__mmask16)((1u << nr) - 1);
+    for (int c = 0; c < NA; c++) {
+        float *o = out + (size_t)(a0 + c0 + c) * g->out_stride;
+        if (b0) facc[c] = _mm512_add_ps(facc[c], _mm512_maskz_loadu_ps(m, o));
+        _mm512_mask_storeu_ps(o, m, facc[c]);
+    }
+}
+
+AI void lg_gemm(const mm_gemm *g, const int kind) {
+    lg_panel P __attribute__((aligned(64)));
+    lg_actsums S;
+    const int64_t nb = g->n_in / QK8_0;
+    for (int64_t a0 = 0; a0 < g->n; a0 += LP_MAX_ACTS) {
+        const int na = (int)(g->n - a0 < LP_MAX_ACTS ? g->n - a0 : LP_MAX_ACTS);
+        for (int64_t b0 = 0; b0 < nb; b0 += LP_BLOCKS) {
+            const int nblk = (int)(nb - b0 < LP_BLOCKS ? nb - b0 : LP_BLOCKS);
+            lg_sums(&S, g, a0, na, b0, nblk, kind);
+            for (int64_t r0 = 0; r0 < g->nr; r0 += PN_ROWS) {
+                const int nr = (int)(g->nr - r0 < PN_ROWS ? g->nr - r0 : PN_ROWS);
+                lg_pack(&P, g->w + (size_t)r0 * g->w_stride, g->w_stride, nr, b0, nblk, kind);
+                float *out = g->out + r0;
+                int c = 0;
+                for (; c + 4 <= na; c += 4) lg_compute(&P, &S, g, a0, c, b0, nblk, nr, out, 4, kind);
+                switch (na - c) {
+                case 3: lg_compute(&P, &S, g, a0, c, b0, nblk, nr, out, 3, kind); break;
+                case 2: lg_compute(&P, &S, g, a0, c, b0, nblk, nr, out, 2, kind); break;
+                case 1: lg_compute(&P, &S, g, a0, c, b0, nblk, nr, out, 1, kind); break;
+                default: break;
+                }
+            }
+        }
+    }
+}
+
+static void gemm_q8_0(const mm_gemm *g) { lg_gemm(g, L_Q8_0); }
+static void gemm_q4_0(const mm_gemm *g) { lg_gemm(g, L_Q4_0); }
+static void gemm_q4_1(const mm_gemm *g) { lg_gemm(g, L_Q4_1); }
+static void gemm_q5_0(const mm_gemm *g) { lg_gemm(g, L_Q5_0); }
+static void gemm_q5_1(const mm_gemm *g) { lg_gemm(g, L_Q5_1); }
+static void gemm_mxfp4(const mm_gemm *g) { lg_gemm(g, L_MXFP4); }
+
 /* ========================================================== float weights x F32 === */
 
 enum { F_F32, F_F16, F_BF16 };
@@ -665,13 +1034,30 @@ static void quant_q8_K(const float *x, void *vy, int64_t n) {
     }
 }
 
+/* From this many activation rows on, the panel kernels beat the direct ones (measured on
+ * a Sapphire Rapids core, 2048x2048). */
+#ifndef GEMM_MIN_N_KQ
+#define GEMM_MIN_N_KQ 12
+#endif
+#ifndef GEMM_MIN_N_LG
+#define GEMM_MIN_N_LG 6
+#endif
+
 void mm_kernels_avx512(mm_kernel_set *ks, const fn_cpu_features *f) {
     const bool vnni = f->avx512_vnni;
-    const char *name = vnni ? "avx512-vnni" : "avx512";
-#define K(type, fn, mr, mc) ks->gemm[type] = (mm_kernel){fn, mr, mc, name}
+    const char *level = vnni ? "avx512-vnni" : "avx512";
+#define K(type, fn, mr, mc) \
+    ks->gemm[type] = (mm_kernel){.tile = fn, .max_rows = mr, .max_cols = mc, .name = level}
     K(FN_Q4_K, vnni ? tile_q4_K_vnni : tile_q4_K_plain, 4, KQ_MAX_COLS);
     K(FN_Q5_K, vnni ? tile_q5_K_vnni : tile_q5_K_plain, 4, KQ_MAX_COLS);
     K(FN_Q6_K, vnni ? tile_q6_K_vnni : tile_q6_K_plain, 4, KQ_MAX_COLS);
+    if (vnni) {
+        ks->gemm[FN_Q4_K].gemm = gemm_q4_K;
+        ks->gemm[FN_Q5_K].gemm = gemm_q5_K;
+        ks->gemm[FN_Q6_K].gemm = gemm_q6_K;
+        ks->gemm[FN_Q4_K].gemm_min_n = ks->gemm[FN_Q5_K].gemm_min_n = GEMM_MIN_N_KQ;
+        ks->gemm[FN_Q6_K].gemm_min_n = GEMM_MIN_N_KQ;
+    }
     if (vnni) { /* without VNNI the AVX2 kernels of these are as good */
         K(FN_Q8_0, tile_q8_0_vnni, 2 * LG_MAX_ROWS, LG_MAX_COLS);
         K(FN_Q4_0, tile_q4_0_vnni, 2 * LG_MAX_ROWS, LG_MAX_COLS);
@@ -679,6 +1065,15 @@ void mm_kernels_avx512(mm_kernel_set *ks, const fn_cpu_features *f) {
         K(FN_Q5_0, tile_q5_0_vnni, 2 * LG_MAX_ROWS, LG_MAX_COLS);
         K(FN_Q5_1, tile_q5_1_vnni, 2 * LG_MAX_ROWS, LG_MAX_COLS);
         K(FN_MXFP4, tile_mxfp4_vnni, 2 * LG_MAX_ROWS, LG_MAX_COLS);
+        ks->gemm[FN_Q8_0].gemm = gemm_q8_0;
+        ks->gemm[FN_Q4_0].gemm = gemm_q4_0;
+        ks->gemm[FN_Q4_1].gemm = gemm_q4_1;
+        ks->gemm[FN_Q5_0].gemm = gemm_q5_0;
+        ks->gemm[FN_Q5_1].gemm = gemm_q5_1;
+        ks->gemm[FN_MXFP4].gemm = gemm_mxfp4;
+        for (int t = 0; t < FN_DTYPE_COUNT; t++)
+            if (ks->gemm[t].gemm && t != FN_Q4_K && t != FN_Q5_K && t != FN_Q6_K)
+                ks->gemm[t].gemm_min_n = GEMM_MIN_N_LG;
     }
     K(FN_F32, tile_f32, 2 * FL_MAX_ROWS, FL_MAX_COLS);
     K(FN_F16, tile_f16, 2 * FL_MAX_ROWS, FL_MAX_COLS);

@@ -336,7 +336,8 @@ static void quant_f32(const float *x, void *dst, int64_t n) {
 void mm_kernels_generic(mm_kernel_set *ks) {
     memset(ks, 0, sizeof *ks);
     ks->name = "generic";
-#define K(type, name) ks->gemm[type] = (mm_kernel){tile_##name, 4, 4, "generic"}
+#define K(type, sfx) \
+    ks->gemm[type] = (mm_kernel){.tile = tile_##sfx, .max_rows = 4, .max_cols = 4, .name = "generic"}
     K(FN_F32, f32);
     K(FN_F16, f16);
     K(FN_BF16, bf16);

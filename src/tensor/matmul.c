@@ -195,6 +195,16 @@ static int64_t row_boundary(int64_t c, int64_t rc, int64_t n_out) {
 
 static void run_rows(const mm_kernel_set *ks, const mm_job *j, int64_t r0, int64_t r1) {
     const mm_kernel *k = &ks->gemm[j->w.type];
+    if (k->gemm && j->n >= k->gemm_min_n) {
+        const mm_gemm g = {
+            .n_in = j->w.n_in, .w = (const uint8_t *)j->w.data + (size_t)r0 * j->w.row_bytes,
+            .w_stride = j->w.row_bytes, .nr = r1 - r0, .act = j->act->data,
+            .act_stride = j->act->row_bytes, .rows = j->rows, .n = j->n,
+            .out = j->out + r0, .out_stride = j->out_stride,
+        };
+        k->gemm(&g);
+        return;
+    }
     const int mr = k->max_rows, nc_max = k->max_cols;
     const uint8_t *act_rows[MAX_TILE_COLS];
     const uint8_t *adata = j->act->data;
