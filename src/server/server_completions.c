@@ -28,6 +28,7 @@ typedef struct {
     sbuf out;                   /* SSE bytes not yet handed to MHD */
     size_t pos;                 /* of out */
     bool finished;              /* the last event is in out */
+    bool timeout_back;          /* the idle timeout is on again (tokens are flowing) */
     const char *route_name;
 } stream_ctx;
 
@@ -188,9 +189,10 @@ static gen *start(server *s, api_request *req, api_error *err) {
 /* ---- connection timeout --------------------------------------------------------------- */
 
 /* libmicrohttpd's idle timeout counts from the last byte sent or received, and a prompt
- * may take longer than that to prefill (or wait in the queue). While a generation runs
+ * may take longer than that to prefill (or wait in the queue). So until the first token
  * the connection has no idle timeout - the client's liveness is checked by peeking at its
- * socket instead - and the keep-alive timeout is back once the response is out. */
+ * socket instead. A stream gets the timeout back with its first token (a client that stops
+ * reading is then dropped); a non-streaming response once it is ready. */
 static void suspend_timeout(struct MHD_Connection *c) { MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0u); }
 
 static void restore_timeout(server *s, struct MHD_Connection *c) {
@@ -212,6 +214,10 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
         if (!gen_next(st->g, WAIT_MS, &st->d)) {
             if (!server_client_alive(st->c)) return MHD_CONTENT_READER_END_WITH_ERROR; /* free callback cancels */
             continue;
+        }
+        if (!st->timeout_back) { /* tokens flow now: a client that stops reading is dropped */
+            restore_timeout(st->s, st->c);
+            st->timeout_back = true;
         }
         api_stream_delta(&st->meta, &st->d, &st->out);
         if (st->d.done) {
@@ -289,18 +295,17 @@ static enum MHD_Result run_to_end(server *s, struct MHD_Connection *c, server_re
     api_accum_init(&acc);
     gen_delta d = {0};
     bool gone = false;
+    double next_check = server_now() + WAIT_MS / 1000.0;
     for (;;) {
-        if (!gone && (atomic_load(&s->stopping))) {
-            gen_cancel(g);
-            gone = true;
-        }
-        if (!gen_next(g, WAIT_MS, &d)) {
-            if (!gone && !server_client_alive(c)) {
+        /* nothing is written until the end, so look at the client every WAIT_MS */
+        if (!gone && server_now() >= next_check) {
+            next_check = server_now() + WAIT_MS / 1000.0;
+            if (atomic_load(&s->stopping) || !server_client_alive(c)) {
                 gen_cancel(g);
                 gone = true;
             }
-            continue;
         }
+        if (!gen_next(g, WAIT_MS, &d)) continue;
         api_accum_add(&acc, &meta, &d, req->logprobs);
         if (d.done) break;
     }
