@@ -1,23 +1,46 @@
-/* attention.c - tiled causal attention with online softmax (see attention.h). */
+/* attention.c - tiled causal attention with online softmax (see attention.h).
+ *
+ * The arithmetic is ggml's CPU flash attention for batches (its tiled path), operation for
+ * operation: each score one chain of fused multiply-adds over the head dimension, softmax
+ * over tiles of 64 positions with ggml's exp and summation order, values accumulated with
+ * fused multiply-adds. With Q8 activations downstream, a last-bit difference here flips a
+ * quantization step now and then and the flips grow through the layers, so matching the
+ * rounding (not just the math) is what keeps quantized models' outputs equal to llama.cpp's.
+ *
+ * The same C body is compiled twice: for AVX2+FMA CPUs, where fmaf is one instruction and
+ * the loops over 64 keys (scores) and over the head dimension (values) vectorize, and plain
+ * for the rest, where fmaf is libm's (exact, slower). Chosen once per call from fn_cpu(). */
 #include "model/attention.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
+#include "base/cpu.h"
 #include "base/dtype.h"
+#include "model/ops.h"
 #include "tensor/convert.h"
 #include "tensor/tensor_format.h"
 
+/* Positions per softmax tile (ggml's GGML_FA_TILE_KV). */
+#define ATTN_TILE 64
+
 size_t attn_scratch_floats(const attn_params *p, int max_tok) {
-    size_t pt = (size_t)kv_page_tokens(p->kv), group = (size_t)(p->n_head / p->n_head_kv);
-    return pt * (size_t)p->head_dim_k + pt * (size_t)p->head_dim_v + pt + 2 * (size_t)max_tok * group + 16;
+    size_t group = (size_t)(p->n_head / p->n_head_kv), dk = (size_t)p->head_dim_k, dv = (size_t)p->head_dim_v;
+    return ATTN_TILE * (dk > dv ? dk : dv) + ATTN_TILE * (dk + dv + 1) + 2 * (size_t)max_tok * group + 16;
 }
 
-/* Converts rows [0, n) of one head group's slice of a page to f32. */
-static void load_rows(uint32_t type, const uint8_t *base, size_t row_bytes, size_t off_bytes, int dim, int n,
-                      float *dst) {
+/* Converts the rows of positions [first, first + n) of one head group's slice (K or V) to
+ * f32 at dst (dim floats per position), page by page. */
+static void load_rows(const kv_cache *kv, int layer, const int32_t *pages, bool is_k, size_t off_bytes, int dim,
+                      int first, int n, float *dst) {
+    uint32_t type = kv_type(kv);
+    int pt = kv_page_tokens(kv);
+    size_t row_bytes = is_k ? kv_k_row_bytes(kv) : kv_v_row_bytes(kv);
     for (int j = 0; j < n; j++) {
-        const uint8_t *src = base + (size_t)j * row_bytes + off_bytes;
+        int pos = first + j;
+        const uint8_t *page = is_k ? kv_page_k(kv, layer, pages[pos / pt]) : kv_page_v(kv, layer, pages[pos / pt]);
+        const uint8_t *src = page + (size_t)(pos % pt) * row_bytes + off_bytes;
         if (type == FN_F16)
             tensor_f16_to_f32_fast((const uint16_t *)src, dst + (size_t)j * dim, dim);
         else
@@ -25,30 +48,21 @@ static void load_rows(uint32_t type, const uint8_t *base, size_t row_bytes, size
     }
 }
 
-static float dot(const float *a, const float *b, int n) {
-    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += a[i] * b[i];
-        s1 += a[i + 1] * b[i + 1];
-        s2 += a[i + 2] * b[i + 2];
-        s3 += a[i + 3] * b[i + 3];
-    }
-    for (; i < n; i++) s0 += a[i] * b[i];
-    return (s0 + s1) + (s2 + s3);
-}
-
-void attn_group_block(const attn_params *p, int seq, int g, const attn_block *b, float *scratch) {
+/* The whole computation; inlined into the two instances below. kt holds the tile's keys
+ * transposed ([dk][ATTN_TILE]) so that one step of every key's score chain is a
+ * contiguous loop. */
+static inline __attribute__((always_inline)) void group_block(const attn_params *p, int seq, int g,
+                                                              const attn_block *b, float *scratch) {
     const kv_cache *kv = p->kv;
     int pt = kv_page_tokens(kv), n_pages;
     const int32_t *pages = kv_seq_pages(kv, seq, &n_pages);
     uint32_t type = kv_type(kv);
     int group = p->n_head / p->n_head_kv, dk = p->head_dim_k, dv = p->head_dim_v;
-    size_t k_row = kv_k_row_bytes(kv), v_row = kv_v_row_bytes(kv);
     size_t k_off = (size_t)fn_dtype_row_bytes(type, (int64_t)g * dk);
     size_t v_off = (size_t)fn_dtype_row_bytes(type, (int64_t)g * dv);
-    float *kf = scratch, *vf = kf + (size_t)pt * dk, *scores = vf + (size_t)pt * dv;
-    float *m = scores + pt, *l = m + (size_t)b->n_tok * group;
+    float *rows = scratch, *kt = rows + (size_t)ATTN_TILE * (dk > dv ? dk : dv);
+    float *vf = kt + (size_t)ATTN_TILE * dk, *prob = vf + (size_t)ATTN_TILE * dv;
+    float *m = prob + ATTN_TILE, *l = m + (size_t)b->n_tok * group;
 
     int max_pos = 0;
     for (int i = 0; i < b->n_tok; i++) {
@@ -59,10 +73,13 @@ void attn_group_block(const attn_params *p, int seq, int g, const attn_block *b,
             memset(b->out + (size_t)i * b->out_stride + (size_t)(g * group + h) * dv, 0, (size_t)dv * sizeof(float));
         }
     }
-    for (int pg = 0; pg < n_pages && pg * pt <= max_pos; pg++) {
-        int first = pg * pt, n = max_pos + 1 - first < pt ? max_pos + 1 - first : pt;
-        load_rows(type, kv_page_k(kv, p->layer, pages[pg]), k_row, k_off, dk, n, kf);
-        load_rows(type, kv_page_v(kv, p->layer, pages[pg]), v_row, v_off, dv, n, vf);
+    if (max_pos >= n_pages * pt) max_pos = n_pages * pt - 1;
+    for (int first = 0; first <= max_pos; first += ATTN_TILE) {
+        int n = max_pos + 1 - first < ATTN_TILE ? max_pos + 1 - first : ATTN_TILE;
+        load_rows(kv, p->layer, pages, true, k_off, dk, first, n, rows);
+        for (int j = 0; j < ATTN_TILE; j++)
+            for (int d = 0; d < dk; d++) kt[(size_t)d * ATTN_TILE + j] = j < n ? rows[(size_t)j * dk + d] : 0.0f;
+        load_rows(kv, p->layer, pages, false, v_off, dv, first, n, vf);
         for (int i = 0; i < b->n_tok; i++) {
             int visible = b->pos[i] + 1 - first;
             if (visible <= 0) continue;
@@ -71,24 +88,30 @@ void attn_group_block(const attn_params *p, int seq, int g, const attn_block *b,
                 int head = g * group + h;
                 const float *q = b->q + (size_t)i * b->q_stride + (size_t)head * dk;
                 float *acc = b->out + (size_t)i * b->out_stride + (size_t)head * dv;
+                /* scores: for each key, s = fma(k[d], q[d], s) for d = 0, 1, ... */
+                for (int j = 0; j < ATTN_TILE; j++) prob[j] = 0.0f;
+                for (int d = 0; d < dk; d++) {
+                    const float qd = q[d], *kd = kt + (size_t)d * ATTN_TILE;
+                    for (int j = 0; j < ATTN_TILE; j++) prob[j] = fmaf(kd[j], qd, prob[j]);
+                }
                 float tile_max = -INFINITY;
-                for (int j = 0; j < visible; j++) {
-                    scores[j] = dot(q, kf + (size_t)j * dk, dk) * p->scale;
-                    if (scores[j] > tile_max) tile_max = scores[j];
+                for (int j = 0; j < ATTN_TILE; j++) {
+                    prob[j] = j < visible ? prob[j] * p->scale : -INFINITY; /* masked: weight 0 */
+                    tile_max = tile_max > prob[j] ? tile_max : prob[j];
                 }
                 float *mi = &m[i * group + h], *li = &l[i * group + h];
-                float m_new = tile_max > *mi ? tile_max : *mi;
-                float corr = expf(*mi - m_new); /* exp(-inf) = 0 on the first tile */
-                *li *= corr;
-                if (corr != 1.0f)
+                float m_new = fmaxf(*mi, tile_max);
+                if (m_new > *mi) {
+                    float corr = expf(*mi - m_new); /* exp(-inf) = 0 on the first tile */
                     for (int d = 0; d < dv; d++) acc[d] *= corr;
-                for (int j = 0; j < visible; j++) {
-                    float w = expf(scores[j] - m_new);
-                    *li += w;
-                    const float *v = vf + (size_t)j * dv;
-                    for (int d = 0; d < dv; d++) acc[d] += w * v[d];
+                    *li *= corr;
                 }
                 *mi = m_new;
+                *li = (float)((double)*li + op_exp_sum(prob, prob, ATTN_TILE, m_new));
+                for (int j = 0; j < visible; j++) {
+                    const float w = prob[j], *v = vf + (size_t)j * dv;
+                    for (int d = 0; d < dv; d++) acc[d] = fmaf(v[d], w, acc[d]);
+                }
             }
         }
     }
@@ -98,4 +121,27 @@ void attn_group_block(const attn_params *p, int seq, int g, const attn_block *b,
             float *acc = b->out + (size_t)i * b->out_stride + (size_t)(g * group + h) * dv;
             for (int d = 0; d < dv; d++) acc[d] *= inv;
         }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_FMA_BUILD 1
+__attribute__((target("avx2,fma"))) static void group_block_fma(const attn_params *p, int seq, int g,
+                                                                 const attn_block *b, float *scratch) {
+    group_block(p, seq, g, b, scratch);
+}
+#endif
+
+static void group_block_plain(const attn_params *p, int seq, int g, const attn_block *b, float *scratch) {
+    group_block(p, seq, g, b, scratch);
+}
+
+void attn_group_block(const attn_params *p, int seq, int g, const attn_block *b, float *scratch) {
+#ifdef HAVE_FMA_BUILD
+    const fn_cpu_features *f = fn_cpu();
+    if (f->avx2 && f->fma) {
+        group_block_fma(p, seq, g, b, scratch);
+        return;
+    }
+#endif
+    group_block_plain(p, seq, g, b, scratch);
 }

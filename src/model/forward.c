@@ -242,7 +242,8 @@ static void task_swiglu(void *ctx, int ith, int nth) {
     for (long r = b; r < end; r++) op_swiglu(c->ff_a + r * w, c->ff_a + r * w, c->ff_b + r * w, w);
 }
 
-/* x[t] += sum over t's experts of weight * expert output */
+/* x[t] += sum over t's experts of weight * expert output. The weighted outputs are summed
+ * first, in slot order, then added to the residual, as llama.cpp does (same rounding). */
 static void task_moe_combine(void *ctx, int ith, int nth) {
     forward_ctx *c = ctx;
     const model_hparams *hp = &c->m->hp;
@@ -251,10 +252,12 @@ static void task_moe_combine(void *ctx, int ith, int nth) {
     fn_split_range(c->n, ith, nth, 1, &b, &end);
     for (long t = b; t < end; t++) {
         float *x = c->x + t * d;
-        for (int j = 0; j < k; j++) {
-            const float *o = c->moe_out + (size_t)c->assign_pos[t * k + j] * d;
-            float w = c->route_weight[t * k + j];
-            for (int i = 0; i < d; i++) x[i] += w * o[i];
+        const int32_t *ap = c->assign_pos + t * k;
+        const float *w = c->route_weight + t * k;
+        for (int i = 0; i < d; i++) {
+            float s = c->moe_out[(size_t)ap[0] * d + i] * w[0];
+            for (int j = 1; j < k; j++) s += c->moe_out[(size_t)ap[j] * d + i] * w[j];
+            x[i] += s;
         }
     }
 }

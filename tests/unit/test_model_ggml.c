@@ -1,0 +1,348 @@
+/* test_model_ggml.c - the forward pass's own operations (RMSNorm, RoPE, SwiGLU, expert
+ * softmax, tiled attention) against ggml's CPU implementation, bit for bit.
+ *
+ * Why bit for bit: with Q8 activations, a last-bit difference in a value that is quantized
+ * next flips a rounding step now and then, and the flips grow through the layers until a
+ * quantized model's outputs differ from llama.cpp's as much as the quantization noise
+ * itself. The oracle package ships ggml (libggml-base.so) and one libggml-cpu-*.so per x86
+ * level; like ggml, we load the variant that scores highest on this CPU and run each
+ * operation through a small graph. Skipped when the oracle is not installed, or when ggml
+ * picks a build without AVX-512 (Fennec follows the AVX-512 build's rounding). Run it with
+ * FENNEC_CPU=generic too: the non-FMA code paths must give the same bits. */
+#include <dlfcn.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/dtype.h"
+#include "base/rng.h"
+#include "kv/kv_cache.h"
+#include "model/attention.h"
+#include "model/ops.h"
+#include "tensor/tensor_format.h"
+
+/* ---- the slice of ggml's C API we call (ggml.h / ggml-cpu.h of the oracle's release) ---- */
+
+enum { G_F32 = 0, G_F16 = 1, G_I32 = 26 }; /* enum ggml_type */
+struct g_init_params {
+    size_t mem_size;
+    void *mem_buffer;
+    bool no_alloc;
+};
+typedef struct g_ctx g_ctx;
+typedef struct g_tensor g_tensor;
+typedef struct g_graph g_graph;
+
+static struct {
+    void *base, *cpu;
+    bool avx512;              /* the chosen variant is an AVX-512 build */
+    g_ctx *(*init)(struct g_init_params);
+    void (*free)(g_ctx *);
+    g_tensor *(*new_1d)(g_ctx *, int, int64_t);
+    g_tensor *(*new_2d)(g_ctx *, int, int64_t, int64_t);
+    g_tensor *(*new_3d)(g_ctx *, int, int64_t, int64_t, int64_t);
+    void *(*data)(const g_tensor *);
+    g_tensor *(*rms_norm)(g_ctx *, g_tensor *, float);
+    g_tensor *(*mul)(g_ctx *, g_tensor *, g_tensor *);
+    g_tensor *(*rope_ext)(g_ctx *, g_tensor *, g_tensor *, g_tensor *, int, int, int, float, float, float, float,
+                          float, float);
+    g_tensor *(*soft_max)(g_ctx *, g_tensor *);
+    g_tensor *(*swiglu_split)(g_ctx *, g_tensor *, g_tensor *);
+    g_tensor *(*permute)(g_ctx *, g_tensor *, int, int, int, int);
+    g_tensor *(*flash_attn_ext)(g_ctx *, g_tensor *, g_tensor *, g_tensor *, g_tensor *, float, float, float);
+    g_graph *(*new_graph)(g_ctx *);
+    void (*build)(g_graph *, g_tensor *);
+    int (*compute)(g_ctx *, g_graph *, int);
+} G;
+
+#define ORACLE_BINS "/tests/oracle/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/"
+
+/* Loads ggml and the CPU variant ggml itself would choose here; false if unavailable. */
+static bool ggml_open(void) {
+    if (G.cpu) return true;
+    const char *src = getenv("FENNEC_SRC");
+    if (!src) return false;
+    char path[1024];
+    snprintf(path, sizeof path, "%s" ORACLE_BINS "libggml-base.so", src);
+    G.base = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+    if (!G.base) return false;
+    static const char *const variants[] = {"sapphirerapids", "zen4", "icelake", "cooperlake", "cascadelake",
+                                           "skylakex", "cannonlake", "alderlake", "haswell", "ivybridge",
+                                           "piledriver", "sandybridge", "sse42", "x64"};
+    int best = 0;
+    for (size_t i = 0; i < sizeof variants / sizeof *variants; i++) {
+        snprintf(path, sizeof path, "%s" ORACLE_BINS "libggml-cpu-%s.so", src, variants[i]);
+        void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        if (!lib) continue;
+        int (*score)(void) = (int (*)(void))dlsym(lib, "ggml_backend_score");
+        int s = score ? score() : 0;
+        if (s > best) {
+            if (G.cpu) dlclose(G.cpu);
+            G.cpu = lib, best = s;
+            G.avx512 = i < 7; /* sapphirerapids .. cannonlake */
+        } else {
+            dlclose(lib);
+        }
+    }
+    if (!G.cpu) return false;
+#define SYM(lib, field, name) *(void **)&G.field = dlsym(G.lib, name)
+    SYM(base, init, "ggml_init");
+    SYM(base, free, "ggml_free");
+    SYM(base, new_1d, "ggml_new_tensor_1d");
+    SYM(base, new_2d, "ggml_new_tensor_2d");
+    SYM(base, new_3d, "ggml_new_tensor_3d");
+    SYM(base, data, "ggml_get_data");
+    SYM(base, rms_norm, "ggml_rms_norm");
+    SYM(base, mul, "ggml_mul");
+    SYM(base, rope_ext, "ggml_rope_ext");
+    SYM(base, soft_max, "ggml_soft_max");
+    SYM(base, swiglu_split, "ggml_swiglu_split");
+    SYM(base, permute, "ggml_permute");
+    SYM(base, flash_attn_ext, "ggml_flash_attn_ext");
+    SYM(base, new_graph, "ggml_new_graph");
+    SYM(base, build, "ggml_build_forward_expand");
+    SYM(cpu, compute, "ggml_graph_compute_with_ctx");
+#undef SYM
+    void (*cpu_init)(void) = (void (*)(void))dlsym(G.cpu, "ggml_cpu_init");
+    if (cpu_init) cpu_init();
+    return G.init && G.free && G.new_1d && G.new_2d && G.new_3d && G.data && G.rms_norm && G.mul && G.rope_ext &&
+           G.soft_max && G.swiglu_split && G.permute && G.flash_attn_ext && G.new_graph && G.build && G.compute;
+}
+
+static void require_ggml(void) {
+    if (!ggml_open()) {
+        print_message("oracle ggml not available (FENNEC_SRC unset or tests/oracle not installed): skipping\n");
+        skip();
+    }
+    if (!G.avx512) {
+        print_message("no AVX-512 here: ggml runs its AVX2 rounding, which Fennec does not follow: skipping\n");
+        skip();
+    }
+}
+
+static g_ctx *ctx_new(void) {
+    struct g_init_params p = {256u << 20, NULL, false};
+    g_ctx *c = G.init(p);
+    assert_non_null(c);
+    return c;
+}
+
+/* Computes the graph ending at t on one thread and returns t's data. */
+static const float *run(g_ctx *c, g_tensor *t) {
+    g_graph *gf = G.new_graph(c);
+    G.build(gf, t);
+    assert_int_equal(G.compute(c, gf, 1), 0);
+    return G.data(t);
+}
+
+static void fill(fn_rng *r, float *x, size_t n, double scale) {
+    for (size_t i = 0; i < n; i++) x[i] = (float)(fn_rng_normal(r) * scale);
+}
+
+/* Index of the first difference in bits, or -1. */
+static long first_diff(const float *a, const float *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&a[i], &b[i], sizeof(float))) return (long)i;
+    return -1;
+}
+
+static void assert_same(const char *what, const float *want, const float *got, size_t n) {
+    long i = first_diff(want, got, n);
+    if (i >= 0) fail_msg("%s: element %ld is %.9g, ggml has %.9g", what, i, (double)got[i], (double)want[i]);
+}
+
+/* ---- tests ---------------------------------------------------------------------------- */
+
+static void test_rmsnorm_vs_ggml(void **state) {
+    (void)state;
+    require_ggml();
+    enum { n = 896, rows = 7 };
+    fn_rng r;
+    fn_rng_seed(&r, 3);
+    g_ctx *c = ctx_new();
+    g_tensor *x = G.new_2d(c, G_F32, n, rows), *w = G.new_1d(c, G_F32, n);
+    fill(&r, G.data(x), (size_t)n * rows, 3.0);
+    fill(&r, G.data(w), n, 1.0);
+    const float *want = run(c, G.mul(c, G.rms_norm(c, x, 1e-6f), w));
+    float got[n * rows];
+    for (int i = 0; i < rows; i++) op_rmsnorm(got + i * n, (float *)G.data(x) + i * n, G.data(w), n, 1e-6f);
+    assert_same("rmsnorm", want, got, (size_t)n * rows);
+    G.free(c);
+}
+
+static void test_rope_vs_ggml(void **state) {
+    (void)state;
+    require_ggml();
+    enum { hd = 128, heads = 3, n_tok = 40 };
+    static const float bases[] = {10000.0f, 1000000.0f};
+    for (int neox = 0; neox < 2; neox++)
+        for (int bi = 0; bi < 3; bi++) /* 2: YaRN x13, where 1 + 0.1 ln 13 rounds differently fused */
+            for (int with_ff = 0; with_ff < 2; with_ff++) {
+                bool yarn = bi == 2;
+                fn_rng r;
+                fn_rng_seed(&r, 11 + (uint64_t)(neox * 4 + bi * 2 + with_ff));
+                model_hparams hp;
+                memset(&hp, 0, sizeof hp);
+                hp.n_rot = hd;
+                hp.rope_freq_base = bases[bi % 2];
+                if (yarn) {
+                    hp.rope_scaling = ROPE_SCALING_YARN;
+                    hp.rope_scale_factor = 13.0f;
+                    hp.yarn_ext_factor = 1.0f;
+                    hp.yarn_attn_factor = 1.0f;
+                    hp.rope_orig_ctx = 4096;
+                    hp.yarn_beta_fast = 32.0f;
+                    hp.yarn_beta_slow = 1.0f;
+                }
+                g_ctx *c = ctx_new();
+                g_tensor *x = G.new_3d(c, G_F32, hd, heads, n_tok), *pos = G.new_1d(c, G_I32, n_tok);
+                g_tensor *ff = with_ff ? G.new_1d(c, G_F32, hd / 2) : NULL;
+                fill(&r, G.data(x), (size_t)hd * heads * n_tok, 2.0);
+                int32_t *p = G.data(pos);
+                for (int t = 0; t < n_tok; t++) p[t] = t * t * 7 + t; /* 0 .. ~10900 */
+                if (ff)
+                    for (int i = 0; i < hd / 2; i++) ((float *)G.data(ff))[i] = 1.0f + (float)(i % 5);
+                float freq_scale = yarn ? 1.0f / 13.0f : 1.0f, ext_factor = yarn ? 1.0f : 0.0f;
+                const float *want = run(c, G.rope_ext(c, x, pos, ff, hd, neox ? 2 : 0, 4096, bases[bi % 2], freq_scale,
+                                                      ext_factor, 1.0f, 32.0f, 1.0f));
+                rope_table t;
+                rope_table_init(&t, &hp, neox, ff ? G.data(ff) : NULL);
+                float *got = malloc(sizeof(float) * hd * heads * n_tok);
+                memcpy(got, G.data(x), sizeof(float) * hd * heads * n_tok);
+                for (int i = 0; i < n_tok; i++) op_rope(&t, got + (size_t)i * hd * heads, heads, hd, p[i]);
+                assert_same(neox ? "rope (neox)" : "rope (normal)", want, got, (size_t)hd * heads * n_tok);
+                free(got);
+                G.free(c);
+            }
+}
+
+static void test_swiglu_vs_ggml(void **state) {
+    (void)state;
+    require_ggml();
+    enum { n = 776, rows = 5 }; /* 776 = 48 * 16 + 8: the blocks and the scalar tail */
+    fn_rng r;
+    fn_rng_seed(&r, 4);
+    g_ctx *c = ctx_new();
+    g_tensor *g = G.new_2d(c, G_F32, n, rows), *u = G.new_2d(c, G_F32, n, rows);
+    float *gd = G.data(g);
+    fill(&r, gd, (size_t)n * rows, 4.0);
+    fill(&r, G.data(u), (size_t)n * rows, 1.0);
+    gd[3] = 95.0f, gd[4] = -95.0f, gd[5] = -130.0f, gd[6] = 0.0f; /* exp overflow and underflow */
+    const float *want = run(c, G.swiglu_split(c, g, u));
+    float got[n * rows];
+    for (int i = 0; i < rows; i++) op_swiglu(got + i * n, gd + i * n, (float *)G.data(u) + i * n, n);
+    assert_same("swiglu", want, got, (size_t)n * rows);
+    G.free(c);
+}
+
+/* The expert probabilities op_route_topk picks are ggml's softmax values, to the bit. */
+static void test_route_softmax_vs_ggml(void **state) {
+    (void)state;
+    require_ggml();
+    static const int sizes[] = {8, 16, 60, 128};
+    for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+        int ne = sizes[si], rows = 6, k = 4;
+        fn_rng r;
+        fn_rng_seed(&r, 21 + si);
+        g_ctx *c = ctx_new();
+        g_tensor *x = G.new_2d(c, G_F32, ne, rows);
+        fill(&r, G.data(x), (size_t)ne * rows, 3.0);
+        float *logits = malloc(sizeof(float) * (size_t)ne * rows);
+        memcpy(logits, G.data(x), sizeof(float) * (size_t)ne * rows);
+        const float *want = run(c, G.soft_max(c, x));
+        for (int i = 0; i < rows; i++) {
+            int32_t ex[4];
+            float w[4];
+            op_route_topk(logits + i * ne, ne, k, false, ex, w);
+            for (int j = 0; j < k; j++) assert_same("expert softmax", &want[i * ne + ex[j]], &w[j], 1);
+        }
+        free(logits);
+        G.free(c);
+    }
+}
+
+/* A batch of >= 64 queries, as prefill and teacher-forced evaluation run: ggml's tiled
+ * flash attention over an F16 cache. */
+static void test_attention_vs_ggml(void **state) {
+    (void)state;
+    require_ggml();
+    enum { n_head = 8, n_kv = 2, hd = 64, n_pos = 150, n_tok = 80, first = n_pos - n_tok };
+    for (int pt = 16; pt <= 64; pt *= 4) {
+        fn_rng r;
+        fn_rng_seed(&r, 31 + (uint64_t)pt);
+        kv_cache_params kp = {1, n_kv * hd, n_kv * hd, FN_F16, 256, 1, pt};
+        kv_cache *kv = kv_cache_new(&kp);
+        assert_non_null(kv);
+        assert_int_equal(kv_seq_reserve(kv, 0, n_pos), 0);
+        g_ctx *c = ctx_new();
+        /* ggml views the cache as [hd, n_kv, n_pos] and the queries as [hd, n_head, n_tok] */
+        g_tensor *K = G.new_3d(c, G_F16, hd, n_kv, n_pos), *V = G.new_3d(c, G_F16, hd, n_kv, n_pos);
+        g_tensor *Q = G.new_3d(c, G_F32, hd, n_head, n_tok), *M = G.new_2d(c, G_F16, n_pos, n_tok);
+        for (int p = 0; p < n_pos; p++) {
+            float kr[n_kv * hd], vr[n_kv * hd];
+            fill(&r, kr, n_kv * hd, 1.5);
+            fill(&r, vr, n_kv * hd, 1.0);
+            tensor_quantize(FN_F16, kr, kv_k_at(kv, 0, 0, p), n_kv * hd);
+            tensor_quantize(FN_F16, vr, kv_v_at(kv, 0, 0, p), n_kv * hd);
+            memcpy((uint16_t *)G.data(K) + (size_t)p * n_kv * hd, kv_k_at(kv, 0, 0, p), 2 * n_kv * hd);
+            memcpy((uint16_t *)G.data(V) + (size_t)p * n_kv * hd, kv_v_at(kv, 0, 0, p), 2 * n_kv * hd);
+        }
+        float *q = G.data(Q);
+        fill(&r, q, (size_t)hd * n_head * n_tok, 1.5);
+        int32_t pos[n_tok];
+        uint16_t *mask = G.data(M);
+        for (int t = 0; t < n_tok; t++) {
+            pos[t] = first + t;
+            for (int p = 0; p < n_pos; p++) mask[t * n_pos + p] = p <= pos[t] ? 0x0000 : 0xFC00; /* 0, -inf */
+        }
+        const float scale = 1.0f / sqrtf((float)hd);
+        const float *want = run(c, G.flash_attn_ext(c, G.permute(c, Q, 0, 2, 1, 3), G.permute(c, K, 0, 2, 1, 3),
+                                                    G.permute(c, V, 0, 2, 1, 3), M, scale, 0.0f, 0.0f));
+        attn_params ap = {kv, 0, n_head, n_kv, hd, hd, scale};
+        float *scratch = malloc(sizeof(float) * attn_scratch_floats(&ap, 16));
+        float *got = malloc(sizeof(float) * hd * n_head * n_tok);
+        for (int t0 = 0; t0 < n_tok; t0 += 16) { /* blocks of 16 tokens, as the forward pass */
+            int nt = n_tok - t0 < 16 ? n_tok - t0 : 16;
+            attn_block b = {nt, pos + t0, q + (size_t)t0 * n_head * hd, n_head * hd, got + (size_t)t0 * n_head * hd,
+                            n_head * hd};
+            for (int g = 0; g < n_kv; g++) attn_group_block(&ap, 0, g, &b, scratch);
+        }
+        assert_same("attention", want, got, (size_t)hd * n_head * n_tok);
+        free(got);
+        free(scratch);
+        G.free(c);
+        kv_cache_free(kv);
+    }
+}
+
+/* op_expf is within 2 ulp of exp wherever the result is a normal float (ggml: 1.45 ulp
+ * plus the final rounding). */
+static void test_expf_accuracy(void **state) {
+    (void)state;
+    for (float x = -87.0f; x < 88.5f; x += 0.00731f) {
+        double want = exp((double)x);
+        float w = (float)want;
+        double ulp = (double)nextafterf(w, INFINITY) - (double)w;
+        assert_true(fabs((double)op_expf(x) - want) <= 2.5 * ulp);
+    }
+    assert_true(op_expf(-INFINITY) == 0.0f);
+    assert_true(op_expf(0.0f) == 1.0f);
+    assert_true(isinf(op_expf(100.0f)));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rmsnorm_vs_ggml),   cmocka_unit_test(test_rope_vs_ggml),
+        cmocka_unit_test(test_swiglu_vs_ggml),    cmocka_unit_test(test_route_softmax_vs_ggml),
+        cmocka_unit_test(test_attention_vs_ggml), cmocka_unit_test(test_expf_accuracy),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
