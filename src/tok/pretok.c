@@ -63,6 +63,13 @@
 #define CJK_DEEPSEEK "[\\x{4E00}-\\x{9FA5}\\x{800}-\\x{167F}\\x{1681}-\\x{1FFF}"           \
                      "\\x{200B}-\\x{2027}\\x{202A}-\\x{202E}\\x{2030}-\\x{205E}"           \
                      "\\x{2060}-\\x{2FFF}\\x{3001}-\\x{4E00}\\x{AC00}-\\x{D7FF}]+"
+/* Kimi K2: llama.cpp's splitter keeps Han runs apart and takes any other letters as one run
+ * (its upstream regex's case classes collapse to "letter"); Han is its fixed range list. */
+#define HAN_ "\\x{4E00}-\\x{9FFF}\\x{3400}-\\x{4DBF}\\x{20000}-\\x{2A6DF}\\x{2A700}-\\x{2B73F}"   \
+             "\\x{2B740}-\\x{2B81F}\\x{2B820}-\\x{2CEAF}\\x{2CEB0}-\\x{2EBEF}\\x{F900}-\\x{FAFF}"   \
+             "\\x{2F800}-\\x{2FA1F}"
+#define RE_KIMI_K2 "[" HAN_ "]+|[^\\r\\n" L_ N_ "]?(?:(?![" HAN_ "])" LET ")+" CONTRACTIONS "?|" NUM \
+                   "{1,3}| ?[^" WS_ L_ N_ "]+[\\r\\n]*|" WS_TAIL
 #define RE_DEEPSEEK3 "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\\r\\n" L_ P_ S_ \
                      "]?[" L_ M_ "]+| ?[" P_ S_ "]+[\\r\\n]*|" WS_TAIL
 
@@ -136,6 +143,7 @@ static const pretok_spec specs[] = {
      .patterns = {NUM "{1,3}", CONTRACTIONS "|[^\\r\\n" L_ N_ "]?" LET "+|" NUM "+| ?[^" WS_
                   L_ N_ "]+[\\r\\n]*|" WS_TAIL, NULL}},
     {.names = {"laguna", NULL}, .patterns = {"[^\\n]+|[\\n]+", RE_QWEN2, NULL}},
+    {.names = {"kimi-k2", NULL}, .patterns = {RE_KIMI_K2, NULL}},
 };
 
 const pretok_spec *pretok_find(const char *name) {

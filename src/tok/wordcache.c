@@ -30,7 +30,7 @@ static wordcache_entry *find(const wordcache *c, uint64_t h, const char *w, size
 
 /* Doubles the table (the first call makes it); false at the size limit or out of memory. */
 static bool grow_table(wordcache *c) {
-    size_t old_n = c->tab ? c->mask + 1 : 0, n = old_n ? old_n * 2 : 4096;
+    size_t old_n = c->tab ? c->mask + 1 : 0, n = old_n ? old_n * 2 : 256;
     if (n > MAX_SLOTS) return false;
     wordcache_entry *t = calloc(n, sizeof *t), *old = c->tab;
     if (!t) return false;
