@@ -51,7 +51,7 @@
  *    call only when NAME is one of the request's tools (any name when tools is NULL) and
  *    the next tag is "<parameter=" or "</function>"; an orphan "</tool_call>" after
  *    "</function>" is dropped. Several <function=...> blocks inside one <tool_call> are
- *    several calls.
+ *    several calls. A <tool_call> holding Hermes JSON instead is read as Hermes JSON.
  *  - truncated = true unless "</function>" (or "</tool_call>" in its place) was seen.
  *
  * Hermes / Qwen2.5 / Qwen3 JSON ("<tool_call>\n{"name": "NAME", "arguments": {...}}\n

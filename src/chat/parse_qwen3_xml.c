@@ -173,7 +173,9 @@ static bool ieq(const char *s, size_t n, const char *lit) {
 /* A non-string value is complete in val: JSON if it parses, else a string. */
 static void typed_finish(chat_parser *p) {
     const char *v = p->val.data ? p->val.data : "";
-    size_t a = 0, b = p->val.len;
+    size_t vlen = p->val.len;
+    p->val.len = 0; /* moves into the arguments (the bytes stay where they are meanwhile) */
+    size_t a = 0, b = vlen;
     while (a < b && cp_is_ws((unsigned char)v[a])) a++;
     while (b > a && cp_is_ws((unsigned char)v[b - 1])) b--;
     json_t *j = a < b ? json_loadb(v + a, b - a, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL) : NULL;
@@ -187,10 +189,9 @@ static void typed_finish(chat_parser *p) {
         cp_emit_args(p, lit, b - a);
     } else {
         cp_emit_args(p, "\"", 1);
-        cp_emit_args_escaped(p, v, p->val.len);
+        cp_emit_args_escaped(p, v, vlen);
         cp_emit_args(p, "\"", 1);
     }
-    p->val.len = 0;
 }
 
 /* The value ended at a real "</parameter>": the held '\n' was the template's. */
@@ -308,6 +309,10 @@ size_t cp_xml_feed(chat_parser *p, const char *s, size_t n) {
     switch (p->sub) {
     case X_OPEN:
         if (p->pos == 0 && cp_is_ws(c)) return tent_add(p, c) ? 1 : 0;
+        if (p->pos == 0 && c == '{') { /* Qwen3-Coder now and then writes Hermes JSON */
+            cp_hermes_start(p);
+            return 0;
+        }
         if (c != (unsigned char)FUNC_OPEN[p->pos]) {
             cp_rollback(p);
             return 0;

@@ -18,7 +18,7 @@ typedef struct {
     int index;
     bool truncated;
     char *text; /* malloc'd, NUL-terminated */
-    size_t len;
+    size_t len, cap;
 } evlog_event;
 
 typedef struct {
@@ -28,7 +28,7 @@ typedef struct {
     int open;         /* index of the open call, -1 if none */
     int calls;        /* TOOL_BEGIN events seen */
     char *args;       /* TOOL_ARGS of the open call, joined */
-    size_t args_len;
+    size_t args_len, args_cap;
     size_t text_bytes; /* bytes of content + reasoning + args seen (for hold bounds) */
 } evlog;
 
@@ -44,13 +44,16 @@ static inline void evlog_free(evlog *l) {
     memset(l, 0, sizeof *l);
 }
 
-static inline void evlog_append(char **buf, size_t *len, const char *s, size_t n) {
-    char *b = realloc(*buf, *len + n + 1);
-    if (!b) abort();
-    memcpy(b + *len, s, n);
+static inline void evlog_append(char **buf, size_t *len, size_t *cap, const char *s,
+                                size_t n) {
+    if (*len + n + 1 > *cap) {
+        *cap = (*len + n + 1) * 2;
+        *buf = realloc(*buf, *cap);
+        if (!*buf) abort();
+    }
+    memcpy(*buf + *len, s, n);
     *len += n;
-    b[*len] = 0;
-    *buf = b;
+    (*buf)[*len] = 0;
 }
 
 static inline void evlog_add(evlog *l, const chat_event *e) {
@@ -58,7 +61,7 @@ static inline void evlog_add(evlog *l, const chat_event *e) {
                 e->kind == CHAT_EV_TOOL_ARGS;
     if (text && l->n && l->ev[l->n - 1].kind == e->kind && l->ev[l->n - 1].index == e->index) {
         evlog_event *last = &l->ev[l->n - 1];
-        evlog_append(&last->text, &last->len, e->text, e->len);
+        evlog_append(&last->text, &last->len, &last->cap, e->text, e->len);
         return;
     }
     if (l->n == l->cap) {
@@ -71,16 +74,91 @@ static inline void evlog_add(evlog *l, const chat_event *e) {
     v->index = e->index;
     v->truncated = e->truncated;
     v->text = NULL;
-    v->len = 0;
-    evlog_append(&v->text, &v->len, e->text, e->len);
+    v->len = v->cap = 0;
+    evlog_append(&v->text, &v->len, &v->cap, e->text, e->len);
+}
+
+/* A strict RFC 8259 checker, independent of the parser's own JSON code (and of jansson,
+ * which rejects valid JSON it cannot represent: integers beyond int64, reals beyond double).
+ * Returns the end of the value at s, or NULL. */
+static inline const char *evlog_json_ws(const char *s, const char *e) {
+    while (s < e && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) s++;
+    return s;
+}
+
+static inline const char *evlog_json_string(const char *s, const char *e) {
+    if (s >= e || *s != '"') return NULL;
+    for (s++; s < e; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"') return s + 1;
+        if (c < 0x20) return NULL;
+        if (c != '\\') continue;
+        if (++s >= e) return NULL;
+        if (*s == 'u') {
+            for (int k = 0; k < 4; k++)
+                if (++s >= e || !strchr("0123456789abcdefABCDEF", *s) || !*s) return NULL;
+        } else if (!*s || !strchr("\"\\/bfnrt", *s)) {
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+static inline const char *evlog_json_value(const char *s, const char *e, int depth) {
+    s = evlog_json_ws(s, e);
+    if (s >= e || depth > 1000) return NULL;
+    if (*s == '{' || *s == '[') {
+        char close = *s == '{' ? '}' : ']';
+        s = evlog_json_ws(s + 1, e);
+        if (s < e && *s == close) return s + 1;
+        for (;;) {
+            if (close == '}') {
+                s = evlog_json_string(evlog_json_ws(s, e), e);
+                if (!s) return NULL;
+                s = evlog_json_ws(s, e);
+                if (s >= e || *s++ != ':') return NULL;
+            }
+            s = evlog_json_value(s, e, depth + 1);
+            if (!s) return NULL;
+            s = evlog_json_ws(s, e);
+            if (s < e && *s == ',') {
+                s++;
+                continue;
+            }
+            return s < e && *s == close ? s + 1 : NULL;
+        }
+    }
+    if (*s == '"') return evlog_json_string(s, e);
+    static const char *const lits[] = {"true", "false", "null"};
+    for (int i = 0; i < 3; i++) {
+        size_t l = strlen(lits[i]);
+        if ((size_t)(e - s) >= l && !memcmp(s, lits[i], l)) return s + l;
+    }
+    const char *p = s;
+    if (p < e && *p == '-') p++;
+    if (p >= e || *p < '0' || *p > '9') return NULL;
+    if (*p == '0') p++;
+    else while (p < e && *p >= '0' && *p <= '9') p++;
+    if (p < e && *p == '.') {
+        if (++p >= e || *p < '0' || *p > '9') return NULL;
+        while (p < e && *p >= '0' && *p <= '9') p++;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < e && (*p == '+' || *p == '-')) p++;
+        if (p >= e || *p < '0' || *p > '9') return NULL;
+        while (p < e && *p >= '0' && *p <= '9') p++;
+    }
+    return p;
 }
 
 /* True when text is one JSON object (what TOOL_END promises). */
 static inline bool evlog_is_object(const char *s, size_t n) {
-    json_t *j = json_loadb(s, n, JSON_ALLOW_NUL, NULL);
-    bool ok = json_is_object(j);
-    json_decref(j);
-    return ok;
+    const char *e = s + n;
+    const char *v = evlog_json_ws(s, e);
+    if (v >= e || *v != '{') return false;
+    v = evlog_json_value(v, e, 0);
+    return v && evlog_json_ws(v, e) == e;
 }
 
 /* chat_event_fn: ud is an evlog. */
@@ -108,7 +186,7 @@ static inline int evlog_cb(const chat_event *e, void *ud) {
     case CHAT_EV_TOOL_ARGS:
         if (!e->len) bad = "empty ARGS";
         if (e->index != l->open || l->open < 0) bad = "ARGS outside its call";
-        evlog_append(&l->args, &l->args_len, e->text, e->len);
+        evlog_append(&l->args, &l->args_len, &l->args_cap, e->text, e->len);
         l->text_bytes += e->len;
         break;
     case CHAT_EV_TOOL_END:

@@ -449,13 +449,23 @@ static void test_max_call_bytes(void **state) {
     assert_int_equal(chat_parser_push(p, s, len, count_events, &n), -1);
     chat_parser_free(p);
     free(s);
-    /* just under the bound is fine */
+    /* under the bound is fine, a typed value counted once */
     chat_parse_result r;
     const char *ok = "<tool_call>\n<function=read_file>\n<parameter=path>\nabc\n</parameter>\n"
                      "</function>\n</tool_call>";
     assert_int_equal(chat_parse_all(&cfg, ok, strlen(ok), &r), 0);
     assert_int_equal(json_array_size(r.tool_calls), 1);
     chat_parse_result_free(&r);
+    s = repeat("<tool_call>\n<function=read_file>\n<parameter=limit>\n", "1", 95,
+               "\n</parameter>\n</function>", &len);
+    assert_int_equal(chat_parse_all(&cfg, s, len, &r), -1); /* {"limit": 111...: > 100 */
+    free(s);
+    s = repeat("<tool_call>\n<function=read_file>\n<parameter=limit>\n", "1", 60,
+               "\n</parameter>\n</function>", &len);
+    assert_int_equal(chat_parse_all(&cfg, s, len, &r), 0);
+    assert_int_equal(json_array_size(r.tool_calls), 1);
+    chat_parse_result_free(&r);
+    free(s);
     json_decref(tools);
 }
 
