@@ -199,7 +199,7 @@ const char *tokenizer_token_text(const tokenizer *t, int32_t id, size_t *len) {
 
 const char *tokenizer_piece(const tokenizer *t, int32_t id, bool special, size_t *len) {
     if (!in_range(t, id)) return NULL;
-    if (!special && (t->v.attr[id] & (VOCAB_ATTR_CONTROL | VOCAB_ATTR_UNKNOWN))) {
+    if (!special && (t->v.attr[id] & VOCAB_ATTR_HIDDEN)) {
         if (len) *len = 0;
         return "";
     }

@@ -84,8 +84,11 @@ const char *tokenizer_token_text(const tokenizer *t, int32_t id, size_t *len);
 
 /* The bytes id stands for in output text (a piece; may be part of a UTF-8 character), or
  * NULL if id is out of range. NUL-terminated for convenience, but a piece may hold NUL
- * bytes itself (<0x00>): use *len. Control and unknown tokens give their text when special is
- * true and "" otherwise. Valid while t lives. */
+ * bytes itself (<0x00>): use *len. Tokens the file types CONTROL or UNKNOWN give their
+ * text when special is true and "" otherwise. (Tokens llama.cpp only promotes to control
+ * by their text, like Qwen2's ordinary "</s>", always render, unlike in llama.cpp: they
+ * can come out of plain text, and decoding must give that text back.) Valid while t
+ * lives. */
 const char *tokenizer_piece(const tokenizer *t, int32_t id, bool special, size_t *len);
 
 /* ---- streaming detokenizer -----------------------------------------------------------

@@ -124,8 +124,8 @@ static int load_types(tok_vocab *v, const gguf_file *f) {
         int64_t t = kv ? gguf_arr_i64(kv, i) : VOCAB_TYPE_NORMAL;
         switch (t) {
         case VOCAB_TYPE_NORMAL: v->attr[i] = VOCAB_ATTR_NORMAL; break;
-        case VOCAB_TYPE_UNKNOWN: v->attr[i] = VOCAB_ATTR_UNKNOWN; break;
-        case VOCAB_TYPE_CONTROL: v->attr[i] = VOCAB_ATTR_CONTROL; break;
+        case VOCAB_TYPE_UNKNOWN: v->attr[i] = VOCAB_ATTR_UNKNOWN | VOCAB_ATTR_HIDDEN; break;
+        case VOCAB_TYPE_CONTROL: v->attr[i] = VOCAB_ATTR_CONTROL | VOCAB_ATTR_HIDDEN; break;
         case VOCAB_TYPE_USER_DEFINED: v->attr[i] = VOCAB_ATTR_USER_DEFINED; break;
         case VOCAB_TYPE_UNUSED: v->attr[i] = VOCAB_ATTR_UNUSED; break;
         case VOCAB_TYPE_BYTE: v->attr[i] = VOCAB_ATTR_BYTE; break;

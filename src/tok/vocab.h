@@ -27,6 +27,9 @@ enum {
     VOCAB_ATTR_BYTE = 1 << 5,
     VOCAB_ATTR_LSTRIP = 1 << 7,  /* eat whitespace left of the token when splitting it out */
     VOCAB_ATTR_RSTRIP = 1 << 8,  /* eat whitespace right of it */
+    VOCAB_ATTR_HIDDEN = 1 << 10, /* typed CONTROL or UNKNOWN by the file itself: not rendered
+                                  * unless asked (unlike tokens only llama.cpp's text rules
+                                  * promote to CONTROL, such as Qwen2's ordinary "</s>") */
 };
 
 typedef enum { VOCAB_BPE, VOCAB_SPM } vocab_kind;

@@ -347,6 +347,13 @@ static void test_real_vocab_specials(void **state) {
     assert_int_equal(tokenizer_encode(t, evil, strlen(evil), false, false, &ids, &n), 0);
     for (size_t i = 0; i < n; i++) assert_false(tokenizer_is_control(t, ids[i]));
     free(ids);
+    /* Qwen2's ordinary "</s>" is promoted to control (and end of generation) by its text,
+     * as in llama.cpp, but still renders: it can come out of plain text */
+    int32_t eos_like = tokenizer_find(t, "</s>", 4);
+    assert_true(eos_like >= 0);
+    assert_true(tokenizer_is_control(t, eos_like));
+    assert_true(tokenizer_is_eog(t, eos_like));
+    assert_string_equal(tokenizer_piece(t, eos_like, false, &n), "</s>");
     tokenizer_free(t);
 
     t = load_shared("llama-bpe");

@@ -86,6 +86,11 @@ static int roundtrip_corpus(const tokenizer *t, const char *label) {
         size_t len;
         char *text = slurp(path, &len);
         if (!text) continue;
+        /* SentencePiece cannot tell U+2581 in the text from an escaped space */
+        if (!strcmp(tokenizer_model(t), "llama") && memmem(text, len, "\xE2\x96\x81", 3)) {
+            free(text);
+            continue;
+        }
         int32_t *ids;
         size_t n;
         assert_int_equal(tokenizer_encode(t, text, len, false, false, &ids, &n), 0);
