@@ -49,6 +49,19 @@ for preset in tiny-qwen3 tiny-moe; do
     done
 done
 
+# F16 and BF16 inputs convert too, and the result loads and predicts like the F32 route.
+for src in f16 bf16; do
+    "$FENNEC" quantize tiny-qwen3-f32.gguf from-$src.gguf $src 2>/dev/null
+    if "$FENNEC" quantize from-$src.gguf from-$src-q4_k_m.gguf q4_k_m 2>err.txt &&
+       llama_eval probs from-$src-q4_k_m.gguf "$IDS" >from-$src.json 2>/dev/null; then
+        r=$(compare tiny-qwen3-f32.json from-$src.json)
+        if node -e "process.exit(($r).mean_kl < 0.15 ? 0 : 1)"; then pass "q4_k_m from a $src input loads in llama.cpp ($r)"
+        else fail "q4_k_m from a $src input: $r"; fi
+    else
+        fail "q4_k_m from a $src input: $(cat err.txt)"
+    fi
+done
+
 # The Q4_K_M recipe: with 2 layers llama.cpp gives the last block's attn_v and ffn_down Q6_K.
 "$FENNEC" inspect --json tiny-qwen3-q4_k_m.gguf >q.json
 types=$(json_field q.json "['blk.0.attn_v.weight','blk.1.attn_v.weight','blk.0.ffn_down.weight','blk.1.ffn_down.weight','blk.0.attn_q.weight','output.weight','token_embd.weight','blk.0.attn_norm.weight'].map(n => j.tensors.find(t => t.name == n).type).join(' ')")
