@@ -15,10 +15,12 @@
  *    JSON_DECODE_INT_AS_REAL unless the model wrote a number beyond the range of a double.
  *  - Text that starts like a tool call but turns out not to be one is content; nothing the
  *    model wrote is dropped except the tags and separators that made up a recognized call or
- *    reasoning block, and the whitespace next to them (see "Whitespace" below).
+ *    reasoning block, the whitespace next to them (see "Whitespace" below) and whitespace
+ *    between JSON tokens beyond 7 bytes after a comma.
  *  - Memory: what is held back waiting for more input is bounded (CHAT_PARSER_MAX_HOLD for a
- *    tag or a tool call's header); content and reasoning stream through. A call's arguments
- *    are kept until its TOOL_END, up to max_call_bytes.
+ *    tag or a tool call's header); content, reasoning and string arguments stream through.
+ *    Held up to max_call_bytes: a call's arguments (kept until its TOOL_END), a non-string
+ *    XML value until it ends, Hermes arguments given as one JSON string until it ends.
  *
  * Tool calls, common rules
  *  - TOOL_BEGIN comes once the call is certain: Qwen3 XML when "<function=NAME>" is complete
@@ -143,7 +145,8 @@ typedef enum {
 typedef struct {
     chat_event_kind kind;
     int index;        /* tool call number in this output, from 0 (TOOL_* events); else -1 */
-    const char *text; /* valid only during the callback; never NULL */
+    const char *text; /* valid only during the callback; never NULL; text[len] == 0 (but
+                         content may hold NUL bytes of its own) */
     size_t len;       /* bytes at text (a text event is never empty) */
     bool truncated;   /* TOOL_END: the call did not end properly; arguments were closed */
 } chat_event;

@@ -167,6 +167,7 @@ static inline int evlog_cb(const chat_event *e, void *ud) {
     const char *bad = NULL;
     if (!e->text) bad = "NULL text";
     else if (utf8_valid_prefix(e->text, e->len) != e->len) bad = "text is not valid UTF-8";
+    else if (e->text[e->len]) bad = "text is not NUL-terminated";
     switch (e->kind) {
     case CHAT_EV_CONTENT:
     case CHAT_EV_REASONING:

@@ -611,6 +611,80 @@ static void test_xml_value_end_rule(void **state) {
     }
 }
 
+/* All recorded outputs glued together with hostile bits between them, as one long output
+ * for every family: long inputs, rollbacks of long headers and many calls in one parse. */
+static void test_long_mixed_output(void **state) {
+    (void)state;
+    char dir[800];
+    snprintf(dir, sizeof dir, "%s/tests/data/model_outputs", src_dir());
+    struct dirent **list;
+    int n = scandir(dir, &list, NULL, by_name);
+    assert_true(n > 0);
+    static const char *const glue[] = {
+        "\n", "<tool_call>\n{\"name\": \"", "<tool_call>\n<function=write_file>\n<parameter=",
+        "</think>", "<think>", " \xf0\x9f ", "<tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": [",
+        "</parameter>\n", "<function=read_file>\n", "\"}}\n</tool_call>",
+    };
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    uint64_t seed = 12345;
+    for (int i = 0; i < n; i++) {
+        size_t l = strlen(list[i]->d_name);
+        if (l > 4 && !strcmp(list[i]->d_name + l - 4, ".txt")) {
+            char path[1200];
+            snprintf(path, sizeof path, "%s/%s", dir, list[i]->d_name);
+            size_t fl;
+            char *f = slurp(path, &fl);
+            assert_non_null(f);
+            const char *g = glue[rng_next(&seed) % (sizeof glue / sizeof glue[0])];
+            size_t gl = strlen(g);
+            if (len + fl + gl + 1 > cap) {
+                cap = (len + fl + gl + 1) * 2;
+                text = realloc(text, cap);
+                assert_non_null(text);
+            }
+            memcpy(text + len, f, fl);
+            memcpy(text + len + fl, g, gl);
+            len += fl + gl;
+            free(f);
+        }
+        free(list[i]);
+    }
+    free(list);
+    json_t *tools = coder_tools();
+    size_t before = n_runs;
+    for (size_t fi = 0; fi < chat_parser_family_count(); fi++) {
+        for (int flags = 0; flags < 4; flags++) {
+            chat_parser_config cfg = {.family = chat_parser_family_at(fi),
+                                      .tools = flags & 1 ? tools : NULL,
+                                      .parse_tool_calls = true,
+                                      .starts_in_reasoning = flags & 2};
+            evlog one, got;
+            run_cuts(&cfg, text, len, NULL, 0, &one);
+            if (one.bad) fail_msg("%s: %s", cfg.family->name, one.bad);
+            size_t *cuts = malloc(len * sizeof *cuts);
+            assert_non_null(cuts);
+            for (int r = 0; r < 12; r++) {
+                size_t nc = 0, at = 0;
+                for (;;) {
+                    at += 1 + rng_next(&seed) % (r < 4 ? 7 : len / 8);
+                    if (at >= len) break;
+                    cuts[nc++] = at;
+                }
+                run_cuts(&cfg, text, len, cuts, nc, &got);
+                expect_same(cfg.family->name, &one, &got, "randomly (long output)");
+                evlog_free(&got);
+                n_runs++;
+            }
+            free(cuts);
+            evlog_free(&one);
+        }
+    }
+    printf("  long output: %zu bytes, %zu chunked runs\n", len, n_runs - before);
+    json_decref(tools);
+    free(text);
+}
+
 /* ---- jstream ------------------------------------------------------------------------------ */
 
 static void str_sink(void *ctx, const char *s, size_t n) {
@@ -736,6 +810,7 @@ int main(void) {
         cmocka_unit_test(test_nul_and_empty),
         cmocka_unit_test(test_xml_streams_early),
         cmocka_unit_test(test_xml_value_end_rule),
+        cmocka_unit_test(test_long_mixed_output),
         cmocka_unit_test(test_jstream_every_prefix_closes),
         cmocka_unit_test(test_jstream_repairs),
     };
