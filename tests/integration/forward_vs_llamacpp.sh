@@ -8,7 +8,7 @@
 source "$(dirname "$0")/../lib/common.sh"
 need_oracles
 cd "$TEST_TMP"
-IDS=$(node -e 'let s=7,a=[];for(let i=0;i<256;i++){s=(s*1103515245+12345)%2147483648;a.push(s%1000)}console.log(a.join(","))')
+IDS=$(node -e 'let s=7,a=[];for(let i=0;i<256;i++){s=(s*1103515245+12345)%2147483648;a.push(s%700)}console.log(a.join(","))')
 THREADS=2
 report="$FENNEC_BUILD/forward_vs_llamacpp.txt"
 : >"$report"
