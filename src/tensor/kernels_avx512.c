@@ -8,6 +8,7 @@
  * nibbles and scales are unpacked once per super-block and reused for every activation row.
  * 32-element block kernels take 2 weight rows x 4 activation rows, two blocks per register. */
 #include <immintrin.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "tensor/blocks.h"
@@ -40,10 +41,6 @@ AI void prefetch_ahead(const void *p, const size_t bytes) {
 /* 32 bytes at p repeated in both halves of a 512-bit register. */
 AI __m512i bcast256(const void *p) { return _mm512_broadcast_i64x4(_mm256_loadu_si256(p)); }
 
-/* [a x 8 | b x 8] as floats. */
-AI __m512 halves_ps(float a, float b) {
-    return _mm512_insertf32x8(_mm512_set1_ps(a), _mm256_set1_ps(b), 1);
-}
 
 
 /* This file is compiled with -mavx512vnni, and clang fuses "add(acc, madd(x, y))" into
@@ -521,7 +518,7 @@ static void gemm_q6_K(const mm_gemm *g) { kq_gemm(g, KP_Q6_K); }
 
 enum { L_Q8_0, L_Q4_0, L_Q4_1, L_Q5_0, L_Q5_1, L_MXFP4 };
 
-#define LG_MAX_ROWS 2
+#define LG_MAX_ROWS 4 /* with up to 2 activation rows; 2 with 3-4 */
 #define LG_MAX_COLS 4
 
 /* Bytes of one weight block of each kind. */
@@ -559,87 +556,71 @@ AI __m512i nibbles2(const uint8_t *q0, const uint8_t *q1, const bool two) {
     return _mm512_and_si512(_mm512_srlv_epi16(v, sh), _mm512_set1_epi8(0x0f));
 }
 
-/* Unsigned weight codes of blocks b (and b+1 if two), element j of block b in byte j, of
- * block b+1 in byte 32+j; plus the scale vectors [d_b x8 | d_b+1 x8] and, for the _1
- * kinds, [m_b x8 | m_b+1 x8]. */
-AI __m512i lg_weights(const uint8_t *row, int64_t b, const int kind, const bool two, __m512 *dw,
-                      __m512 *mw) {
+/* Unsigned weight codes of blocks b (and b+1 if two): element j of block b in byte j, of
+ * block b+1 in byte 32+j. */
+AI __m512i lg_codes(const uint8_t *row, int64_t b, const int kind, const bool two) {
     const uint8_t *p0 = row + (size_t)b * lg_block_bytes(kind);
     const uint8_t *p1 = p0 + lg_block_bytes(kind);
-    float d0, d1 = 0, m0 = 0, m1 = 0;
-    __m512i v;
     switch (kind) {
     case L_Q8_0: {
         const block_q8_0 *x0 = (const void *)p0, *x1 = (const void *)p1;
         const __m256i a = _mm256_loadu_si256((const void *)x0->qs);
-        v = two ? _mm512_inserti64x4(_mm512_castsi256_si512(a),
-                                     _mm256_loadu_si256((const void *)x1->qs), 1)
-                : _mm512_zextsi256_si512(a);
-        v = _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80));
-        d0 = f16(x0->d);
-        if (two) d1 = f16(x1->d);
-        break;
+        const __m512i v = two ? _mm512_inserti64x4(_mm512_castsi256_si512(a),
+                                                   _mm256_loadu_si256((const void *)x1->qs), 1)
+                              : _mm512_zextsi256_si512(a);
+        return _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80));
     }
-    case L_Q4_0: {
-        const block_q4_0 *x0 = (const void *)p0, *x1 = (const void *)p1;
-        v = nibbles2(x0->qs, two ? x1->qs : NULL, two);
-        d0 = f16(x0->d);
-        if (two) d1 = f16(x1->d);
-        break;
-    }
-    case L_Q4_1: {
-        const block_q4_1 *x0 = (const void *)p0, *x1 = (const void *)p1;
-        v = nibbles2(x0->qs, two ? x1->qs : NULL, two);
-        d0 = f16(x0->d);
-        m0 = f16(x0->m);
-        if (two) {
-            d1 = f16(x1->d);
-            m1 = f16(x1->m);
-        }
-        break;
-    }
-    case L_Q5_0: {
-        const block_q5_0 *x0 = (const void *)p0, *x1 = (const void *)p1;
-        v = nibbles2(x0->qs, two ? x1->qs : NULL, two);
-        uint32_t h0, h1 = 0;
-        memcpy(&h0, x0->qh, 4);
-        if (two) memcpy(&h1, x1->qh, 4);
-        v = _mm512_mask_add_epi8(v, (__mmask64)h0 | (__mmask64)h1 << 32, v, _mm512_set1_epi8(16));
-        d0 = f16(x0->d);
-        if (two) d1 = f16(x1->d);
-        break;
-    }
+    case L_Q4_0:
+        return nibbles2(((const block_q4_0 *)p0)->qs, two ? ((const block_q4_0 *)p1)->qs : NULL, two);
+    case L_Q4_1:
+        return nibbles2(((const block_q4_1 *)p0)->qs, two ? ((const block_q4_1 *)p1)->qs : NULL, two);
+    case L_Q5_0:
     case L_Q5_1: {
-        const block_q5_1 *x0 = (const void *)p0, *x1 = (const void *)p1;
-        v = nibbles2(x0->qs, two ? x1->qs : NULL, two);
+        const size_t qs_off = kind == L_Q5_0 ? offsetof(block_q5_0, qs) : offsetof(block_q5_1, qs);
+        const size_t qh_off = kind == L_Q5_0 ? offsetof(block_q5_0, qh) : offsetof(block_q5_1, qh);
+        const __m512i v = nibbles2(p0 + qs_off, two ? p1 + qs_off : NULL, two);
         uint32_t h0, h1 = 0;
-        memcpy(&h0, x0->qh, 4);
-        if (two) memcpy(&h1, x1->qh, 4);
-        v = _mm512_mask_add_epi8(v, (__mmask64)h0 | (__mmask64)h1 << 32, v, _mm512_set1_epi8(16));
-        d0 = f16(x0->d);
-        m0 = f16(x0->m);
-        if (two) {
-            d1 = f16(x1->d);
-            m1 = f16(x1->m);
-        }
-        break;
+        memcpy(&h0, p0 + qh_off, 4);
+        if (two) memcpy(&h1, p1 + qh_off, 4);
+        return _mm512_mask_add_epi8(v, (__mmask64)h0 | (__mmask64)h1 << 32, v, _mm512_set1_epi8(16));
     }
     default: { /* MXFP4: E2M1 codes through a table of (doubled value + 12) */
-        const block_mxfp4 *x0 = (const void *)p0, *x1 = (const void *)p1;
         const __m512i lut = _mm512_broadcast_i32x4(
             _mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
-        v = _mm512_shuffle_epi8(lut, nibbles2(x0->qs, two ? x1->qs : NULL, two));
-        d0 = e8m0_half(x0->e);
-        if (two) d1 = e8m0_half(x1->e);
-        break;
+        return _mm512_shuffle_epi8(
+            lut, nibbles2(((const block_mxfp4 *)p0)->qs, two ? ((const block_mxfp4 *)p1)->qs : NULL, two));
     }
     }
-    *dw = halves_ps(d0, d1);
-    if (kind == L_Q4_1 || kind == L_Q5_1) *mw = halves_ps(m0, m1);
-    return v;
 }
 
-/* NR weight rows x NC activation rows, all blocks. */
+/* Byte offsets of 16 consecutive blocks of `bytes` bytes each. */
+AI __m512i block_offsets(size_t bytes) {
+    return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                              _mm512_set1_epi32((int)bytes));
+}
+
+/* The f16 at offset 0 of up to 16 blocks (lanes outside m are 0), as floats: fetching 16
+ * scales at once costs far less than converting and broadcasting them one by one. */
+AI __m512 gather_f16(const uint8_t *p, __m512i offs, __mmask16 m) {
+    const __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, offs, p, 1);
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v));
+}
+
+/* Scales (and, for Q4_1/Q5_1, mins) of up to 16 weight blocks. */
+AI __m512 lg_gather_scales(const uint8_t *p, __m512i offs, __mmask16 m, const int kind, __m512 *mins) {
+    if (kind == L_Q4_1 || kind == L_Q5_1) *mins = gather_f16(p + 2, offs, m);
+    if (kind != L_MXFP4) return gather_f16(p, offs, m);
+    /* E8M0 byte e -> 2^(e-128): (e-1) << 23, or a subnormal for e < 2 */
+    const __m512i e = _mm512_and_si512(_mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, offs, p, 1),
+                                       _mm512_set1_epi32(0xff));
+    __m512i bits = _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23);
+    const __mmask16 sub = _mm512_cmplt_epi32_mask(e, _mm512_set1_epi32(2));
+    bits = _mm512_mask_sllv_epi32(bits, sub, _mm512_set1_epi32(0x00200000), e);
+    return _mm512_maskz_mov_ps(m, _mm512_castsi512_ps(bits));
+}
+
+/* NR weight rows x NC activation rows, all blocks, in groups of 16 blocks whose scales are
+ * fetched together; each pair of blocks then takes its two scales with one permute. */
 AI void lg_tile(const mm_tile *t, int r0, const int NR, const int NC, const int kind) {
     const uint8_t *wr[LG_MAX_ROWS];
     const block_q8_0 *a[LG_MAX_COLS];
@@ -650,42 +631,54 @@ AI void lg_tile(const mm_tile *t, int r0, const int NR, const int NC, const int 
         for (int c = 0; c < NC; c++) acc[r][c] = _mm512_setzero_ps();
     const int off = lg_offset(kind);
     const bool has_min = kind == L_Q4_1 || kind == L_Q5_1;
+    const size_t bsz = lg_block_bytes(kind);
+    const __m512i woffs = block_offsets(bsz), aoffs = block_offsets(sizeof(block_q8_0));
+    const __m512i pair0 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi32(1), 1);
     const int64_t nb = t->n_in / QK8_0;
-    for (int64_t b = 0; b < nb; b += 2) {
-        const bool two = b + 1 < nb;
-        __m512i A[LG_MAX_COLS], base[LG_MAX_COLS];
-        __m512 da[LG_MAX_COLS], sa[LG_MAX_COLS];
-        for (int c = 0; c < NC; c++) {
-            const __m256i lo = _mm256_loadu_si256((const void *)a[c][b].qs);
-            if (two) {
-                A[c] = _mm512_inserti64x4(_mm512_castsi256_si512(lo),
-                                          _mm256_loadu_si256((const void *)a[c][b + 1].qs), 1);
-                da[c] = halves_ps(f16(a[c][b].d), f16(a[c][b + 1].d));
-            } else {
-                A[c] = _mm512_zextsi256_si512(lo);
-                da[c] = halves_ps(f16(a[c][b].d), 0.0f);
-            }
-            if (off) /* start each dot product at -offset * (its activations' sum) */
-                base[c] = _mm512_sub_epi32(
-                    _mm512_setzero_si512(),
-                    _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)off), A[c]));
-            else
-                base[c] = _mm512_setzero_si512();
-            if (has_min) /* activation sums per lane, for the m * sum(a) term */
-                sa[c] = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(),
-                                                               _mm512_set1_epi8(1), A[c]));
-        }
+    for (int64_t b16 = 0; b16 < nb; b16 += 16) {
+        const int nbk = (int)(nb - b16 < 16 ? nb - b16 : 16);
+        const __mmask16 m = (__mmask16)((1u << nbk) - 1);
+        /* per pair of rows: d_w * d_a (and m_w * d_a) of the group's 16 blocks */
+        __m512 dd[LG_MAX_ROWS][LG_MAX_COLS], dm[LG_MAX_ROWS][LG_MAX_COLS], da[LG_MAX_COLS];
+        for (int c = 0; c < NC; c++) da[c] = gather_f16((const uint8_t *)(a[c] + b16), aoffs, m);
         for (int r = 0; r < NR; r++) {
-            prefetch_ahead(wr[r] + (size_t)b * lg_block_bytes(kind), 2 * lg_block_bytes(kind));
-            __m512 dw, mw = _mm512_setzero_ps();
-            const __m512i W = lg_weights(wr[r], b, kind, two, &dw, &mw);
+            __m512 mins = _mm512_setzero_ps();
+            const __m512 dw = lg_gather_scales(wr[r] + (size_t)b16 * bsz, woffs, m, kind, &mins);
             for (int c = 0; c < NC; c++) {
-                const __m512 p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(base[c], W, A[c]));
-                if (has_min)
-                    acc[r][c] = _mm512_fmadd_ps(_mm512_fmadd_ps(p, dw, _mm512_mul_ps(mw, sa[c])),
-                                                da[c], acc[r][c]);
+                dd[r][c] = _mm512_mul_ps(dw, da[c]);
+                if (has_min) dm[r][c] = _mm512_mul_ps(mins, da[c]);
+            }
+        }
+        __m512i pidx = pair0; /* [b x8 | b+1 x8] within the group */
+        for (int b = 0; b < nbk; b += 2, pidx = _mm512_add_epi32(pidx, _mm512_set1_epi32(2))) {
+            const bool two = b + 1 < nbk;
+            const int64_t bb = b16 + b;
+            __m512i A[LG_MAX_COLS], base[LG_MAX_COLS];
+            __m512 sa[LG_MAX_COLS];
+            for (int c = 0; c < NC; c++) {
+                const __m256i lo = _mm256_loadu_si256((const void *)a[c][bb].qs);
+                A[c] = two ? _mm512_inserti64x4(_mm512_castsi256_si512(lo),
+                                                _mm256_loadu_si256((const void *)a[c][bb + 1].qs), 1)
+                           : _mm512_zextsi256_si512(lo);
+                if (off) /* start each dot product at -offset * (its activations' sum) */
+                    base[c] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                               _mm512_dpbusd_epi32(_mm512_setzero_si512(),
+                                                                   _mm512_set1_epi8((char)off), A[c]));
                 else
-                    acc[r][c] = _mm512_fmadd_ps(p, _mm512_mul_ps(dw, da[c]), acc[r][c]);
+                    base[c] = _mm512_setzero_si512();
+                if (has_min) /* activation sums per lane, for the m * sum(a) term */
+                    sa[c] = _mm512_cvtepi32_ps(
+                        _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), A[c]));
+            }
+            for (int r = 0; r < NR; r++) {
+                prefetch_ahead(wr[r] + (size_t)bb * bsz, 2 * bsz);
+                const __m512i W = lg_codes(wr[r], bb, kind, two);
+                for (int c = 0; c < NC; c++) {
+                    const __m512 p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(base[c], W, A[c]));
+                    acc[r][c] = _mm512_fmadd_ps(p, _mm512_permutexvar_ps(pidx, dd[r][c]), acc[r][c]);
+                    if (has_min)
+                        acc[r][c] = _mm512_fmadd_ps(sa[c], _mm512_permutexvar_ps(pidx, dm[r][c]), acc[r][c]);
+                }
             }
         }
     }
@@ -702,11 +695,19 @@ AI void lg_tile(const mm_tile *t, int r0, const int NR, const int NC, const int 
     default: lg_tile(t, r, NR, 4, kind); break;         \
     }
 
-#define LG_TILE(name, kind)                             \
-    static void name(const mm_tile *t) {                \
-        int r = 0;                                      \
-        for (; r + 2 <= t->nr; r += 2) LG_COLS(t, r, 2, kind) \
-        if (r < t->nr) LG_COLS(t, r, 1, kind)           \
+/* Decode (1-2 activation rows) takes 4 weight rows at a time, so the activation blocks'
+ * preparation is shared by more rows. */
+#define LG_TILE(name, kind)                                                 \
+    static void name(const mm_tile *t) {                                    \
+        int r = 0;                                                          \
+        if (t->nc <= 2) {                                                   \
+            for (; r + 4 <= t->nr; r += 4) {                                \
+                if (t->nc == 1) lg_tile(t, r, 4, 1, kind);                  \
+                else lg_tile(t, r, 4, 2, kind);                             \
+            }                                                               \
+        }                                                                   \
+        for (; r + 2 <= t->nr; r += 2) LG_COLS(t, r, 2, kind)               \
+        if (r < t->nr) LG_COLS(t, r, 1, kind)                               \
     }
 
 LG_TILE(tile_q8_0_vnni, L_Q8_0)
@@ -762,10 +763,7 @@ AI void lg_pack(lg_panel *P, const uint8_t *w, size_t w_stride, int nr, int64_t 
             continue;
         }
         const uint8_t *row = w + (size_t)r * w_stride;
-        for (int g = 0; g < pairs; g++) {
-            __m512 dw, mw;
-            U[g][r] = lg_weights(row, b0 + 2 * g, kind, 2 * g + 1 < nblk, &dw, &mw);
-        }
+        for (int g = 0; g < pairs; g++) U[g][r] = lg_codes(row, b0 + 2 * g, kind, 2 * g + 1 < nblk);
         for (int b = 0; b < nblk; b++) {
             m[b][r] = 0;
             lg_block_scale(row + (size_t)(b0 + b) * bsz, kind, &d[b][r], &m[b][r]);
@@ -1059,12 +1057,12 @@ void mm_kernels_avx512(mm_kernel_set *ks, const fn_cpu_features *f) {
         ks->gemm[FN_Q6_K].gemm_min_n = GEMM_MIN_N_KQ;
     }
     if (vnni) { /* without VNNI the AVX2 kernels of these are as good */
-        K(FN_Q8_0, tile_q8_0_vnni, 2 * LG_MAX_ROWS, LG_MAX_COLS);
-        K(FN_Q4_0, tile_q4_0_vnni, 2 * LG_MAX_ROWS, LG_MAX_COLS);
-        K(FN_Q4_1, tile_q4_1_vnni, 2 * LG_MAX_ROWS, LG_MAX_COLS);
-        K(FN_Q5_0, tile_q5_0_vnni, 2 * LG_MAX_ROWS, LG_MAX_COLS);
-        K(FN_Q5_1, tile_q5_1_vnni, 2 * LG_MAX_ROWS, LG_MAX_COLS);
-        K(FN_MXFP4, tile_mxfp4_vnni, 2 * LG_MAX_ROWS, LG_MAX_COLS);
+        K(FN_Q8_0, tile_q8_0_vnni, 8, LG_MAX_COLS);
+        K(FN_Q4_0, tile_q4_0_vnni, 8, LG_MAX_COLS);
+        K(FN_Q4_1, tile_q4_1_vnni, 8, LG_MAX_COLS);
+        K(FN_Q5_0, tile_q5_0_vnni, 8, LG_MAX_COLS);
+        K(FN_Q5_1, tile_q5_1_vnni, 8, LG_MAX_COLS);
+        K(FN_MXFP4, tile_mxfp4_vnni, 8, LG_MAX_COLS);
         ks->gemm[FN_Q8_0].gemm = gemm_q8_0;
         ks->gemm[FN_Q4_0].gemm = gemm_q4_0;
         ks->gemm[FN_Q4_1].gemm = gemm_q4_1;

@@ -1,8 +1,10 @@
-/* matmul.c - the matmul driver: picks a kernel set per CPU level once, splits the jobs of a
- * dispatch across the pool by rows, and walks each thread's rows in cache-sized tiles. */
+/* matmul.c - the matmul driver: picks a kernel set per CPU level once, hands the weight rows
+ * of a dispatch's jobs to the pool's threads in chunks, and walks each chunk in cache-sized
+ * tiles (or gives it to a prefill panel kernel). */
 #include "tensor/matmul.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,31 +168,47 @@ void mm_quantize_act(fn_pool *pool, uint32_t act_type, const float *x, size_t x_
 /* Weight rows per cache block: a thread's block of weight rows is read from memory once and
  * then from L2 for every tile of activation rows. */
 #define ROW_BLOCK_BYTES (256 * 1024)
-/* Thread boundaries fall on multiples of this many rows (whole output cache lines). */
-#define ROW_ALIGN 8
+/* Chunks handed to threads: about this many per thread, of at least MIN_CHUNK_COST
+ * multiply-adds, whole multiples of CHUNK_ALIGN rows (whole output cache lines; whole
+ * 16-row panels for the prefill kernels, which take at least GEMM_CHUNK_ROWS rows so their
+ * per-call activation preparation is amortized). */
+#define CHUNKS_PER_THREAD 4
+#define MIN_CHUNK_COST (1 << 18)
+#define CHUNK_ALIGN 16
+#define GEMM_CHUNK_ROWS 256
 /* Below this many multiply-adds a dispatch costs more than it saves. */
 #define RUN_MIN_PARALLEL 32768
 
+/* Work is handed out in chunks of consecutive weight rows of one job, through one atomic
+ * counter: a thread that is descheduled (or slower) simply takes fewer chunks. Every chunk
+ * covers all of its job's activation rows, so each weight row is still read once. */
 typedef struct {
     const mm_kernel_set *ks;
     const mm_job *jobs;
     int n_jobs;
-    int64_t total;         /* sum of job costs */
+    int64_t chunk_cost;    /* target multiply-adds per chunk */
+    atomic_long next;      /* next chunk index to hand out */
 } run_ctx;
 
-/* Work of one weight row of a job: multiply-adds, the unit threads are balanced in. */
+/* Work of one weight row of a job: multiply-adds, the unit chunks are sized in. */
 static int64_t row_cost(const mm_job *j) {
     return j->n > 0 && j->w.n_out > 0 ? j->w.n_in * j->n : 0;
 }
 
-/* First row of a job at or after cost offset c (monotone in c, so neighbouring threads
- * agree on their shared boundary). */
-static int64_t row_boundary(int64_t c, int64_t rc, int64_t n_out) {
-    if (c <= 0) return 0;
-    const int64_t r = (c + rc - 1) / rc;
-    if (r >= n_out) return n_out;
-    const int64_t a = (r + ROW_ALIGN / 2) / ROW_ALIGN * ROW_ALIGN;
-    return a < n_out ? a : n_out;
+/* Rows per chunk of a job (0 for an empty job). */
+static int64_t chunk_rows(const run_ctx *ctx, const mm_job *j) {
+    const int64_t rc = row_cost(j);
+    if (!rc) return 0;
+    int64_t rows = (ctx->chunk_cost + rc - 1) / rc;
+    const mm_kernel *k = &ctx->ks->gemm[j->w.type];
+    if (k->gemm && j->n >= k->gemm_min_n && rows < GEMM_CHUNK_ROWS) rows = GEMM_CHUNK_ROWS;
+    rows = (rows + CHUNK_ALIGN - 1) / CHUNK_ALIGN * CHUNK_ALIGN;
+    return rows < j->w.n_out ? rows : j->w.n_out;
+}
+
+static int64_t chunk_count(const run_ctx *ctx, const mm_job *j) {
+    const int64_t rows = chunk_rows(ctx, j);
+    return rows ? (j->w.n_out + rows - 1) / rows : 0;
 }
 
 static void run_rows(const mm_kernel_set *ks, const mm_job *j, int64_t r0, int64_t r1) {
@@ -235,20 +253,23 @@ static void run_rows(const mm_kernel_set *ks, const mm_job *j, int64_t r0, int64
 }
 
 static void run_task(void *vctx, int ith, int nth) {
-    const run_ctx *ctx = vctx;
-    const int64_t lo = ctx->total * ith / nth, hi = ctx->total * (ith + 1) / nth;
-    int64_t base = 0;
-    for (int i = 0; i < ctx->n_jobs && base < hi; i++) {
-        const mm_job *j = &ctx->jobs[i];
-        const int64_t rc = row_cost(j);
-        if (!rc) continue;
-        const int64_t jc = rc * j->w.n_out;
-        if (base + jc > lo) {
-            const int64_t r0 = row_boundary(lo - base, rc, j->w.n_out);
-            const int64_t r1 = row_boundary(hi - base, rc, j->w.n_out);
-            if (r0 < r1) run_rows(ctx->ks, j, r0, r1);
+    run_ctx *ctx = vctx;
+    (void)ith;
+    (void)nth;
+    /* chunk indices only grow, so this thread's cursor over the jobs only moves forward */
+    int ji = 0;
+    int64_t first = 0, count = ctx->n_jobs ? chunk_count(ctx, &ctx->jobs[0]) : 0;
+    for (;;) {
+        const long c = atomic_fetch_add_explicit(&ctx->next, 1, memory_order_relaxed);
+        while (ji < ctx->n_jobs && c >= first + count) {
+            first += count;
+            if (++ji < ctx->n_jobs) count = chunk_count(ctx, &ctx->jobs[ji]);
         }
-        base += jc;
+        if (ji >= ctx->n_jobs) return;
+        const mm_job *j = &ctx->jobs[ji];
+        const int64_t rows = chunk_rows(ctx, j);
+        const int64_t r0 = (c - first) * rows;
+        run_rows(ctx->ks, j, r0, r0 + rows < j->w.n_out ? r0 + rows : j->w.n_out);
     }
 }
 
@@ -261,16 +282,19 @@ static void check_job(const mm_kernel_set *ks, const mm_job *j) {
 }
 
 void mm_run_with(const mm_kernel_set *ks, fn_pool *pool, const mm_job *jobs, int n_jobs) {
-    run_ctx ctx = {.ks = ks, .jobs = jobs, .n_jobs = n_jobs};
+    int64_t total = 0;
     for (int i = 0; i < n_jobs; i++) {
         check_job(ks, &jobs[i]);
-        ctx.total += row_cost(&jobs[i]) * jobs[i].w.n_out;
+        total += row_cost(&jobs[i]) * jobs[i].w.n_out;
     }
-    if (!ctx.total) return;
-    if (!pool || fn_pool_size(pool) == 1 || ctx.total < RUN_MIN_PARALLEL)
-        run_task(&ctx, 0, 1);
-    else
-        fn_pool_run(pool, run_task, &ctx);
+    if (!total) return;
+    const int nth = pool && total >= RUN_MIN_PARALLEL ? fn_pool_size(pool) : 1;
+    int64_t cc = total / ((int64_t)nth * CHUNKS_PER_THREAD);
+    run_ctx ctx = {.ks = ks, .jobs = jobs, .n_jobs = n_jobs,
+                   .chunk_cost = cc > MIN_CHUNK_COST ? cc : MIN_CHUNK_COST};
+    atomic_init(&ctx.next, 0);
+    if (nth == 1) run_task(&ctx, 0, 1);
+    else fn_pool_run(pool, run_task, &ctx);
 }
 
 void mm_run(fn_pool *pool, const mm_job *jobs, int n_jobs) {

@@ -256,20 +256,22 @@ TYPE_TEST(q5_K, FN_Q5_K)
 TYPE_TEST(q6_K, FN_Q6_K)
 #undef TYPE_TEST
 
-/* Several jobs of different types and shapes in one dispatch, every thread count: the split
- * across jobs must cover every row exactly once. */
+/* Several jobs of different types and shapes in one dispatch, every thread count: the
+ * chunks handed to threads must cover every row of every job exactly once. */
 static void test_multi_job(void **state) {
     (void)state;
     static const struct { uint32_t type; int64_t n_in, n_out, n; } spec[] = {
         {FN_Q4_K, 512, 37, 3}, {FN_Q8_0, 96, 5, 3}, {FN_Q6_K, 256, 130, 1},
         {FN_F16, 64, 9, 2},    {FN_Q4_0, 256, 0, 2}, {FN_MXFP4, 1024, 300, 5},
         {FN_Q5_K, 256, 3, 0},  {FN_BF16, 48, 64, 7},
+        /* several chunks of the prefill (panel) kernels */
+        {FN_Q4_K, 512, 600, 20}, {FN_Q8_0, 64, 530, 9}, {FN_Q6_K, 256, 300, 13},
     };
     enum { N = sizeof spec / sizeof spec[0] };
     problem p[N];
     mm_act act[N];
     for (int i = 0; i < N; i++) {
-        problem_init(&p[i], spec[i].type, spec[i].n_in, spec[i].n_out, 8, 77 + (uint64_t)i);
+        problem_init(&p[i], spec[i].type, spec[i].n_in, spec[i].n_out, 20, 77 + (uint64_t)i);
         act[i] = problem_act(&p[i]);
     }
     for (size_t li = 0; li < FN_ARRAY_LEN(levels); li++) {
