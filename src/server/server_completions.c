@@ -3,7 +3,13 @@
  * submitted to the engine; the answer streams as SSE chunks (reader callback, one engine
  * wait at a time) or is collected into one JSON object. A client that goes away is noticed
  * by a write failing or, while nothing is written, by peeking at its socket; its request
- * is then cancelled and its sequence slot freed. */
+ * is then cancelled and its sequence slot freed.
+ *
+ * Tokenization: the rendered chat prompt is tokenized with special-token texts parsed, as
+ * the template writes control tokens as text ("<|im_start|>"); like llama.cpp and vLLM,
+ * this means a message that spells a control token gets that token. /v1/completions
+ * prompts are raw model input and are tokenized the same way. BOS is added when the model
+ * wants one and the rendered text does not already start with it. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>

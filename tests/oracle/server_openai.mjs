@@ -79,14 +79,17 @@ async function main() {
 
         // a dozen tools, tool_choice auto; then the tool-call round trip
         const t12 = tools(12);
-        const r2 = await client.chat.completions.create({ model: NAME, messages: [{ role: 'user', content: 'List the files.' }],
-                                                          tools: t12, tool_choice: 'auto', max_tokens: N, temperature: 0 });
+        // the round trip below starts with the same two messages, so its prompt reuses this one's cache
+        const opening = [
+            { role: 'system', content: [{ type: 'text', text: 'You are a coding agent.' }] },
+            { role: 'user', content: [{ type: 'text', text: 'Read src/main.c' }, { type: 'text', text: 'and summarize it.' }] },
+        ];
+        const r2 = await client.chat.completions.create({ model: NAME, messages: opening, tools: t12, tool_choice: 'auto', max_tokens: N, temperature: 0 });
         ok(r2.choices[0].message.role === 'assistant', 'request with 12 tools answered');
         const call = (r2.choices[0].message.tool_calls || [])[0] ||
                      { id: 'call_abc123', type: 'function', function: { name: 'tool_3', arguments: '{"p":"src/main.c"}' } };
         const round = [
-            { role: 'system', content: [{ type: 'text', text: 'You are a coding agent.' }] },
-            { role: 'user', content: [{ type: 'text', text: 'Read src/main.c' }, { type: 'text', text: 'and summarize it.' }] },
+            ...opening,
             { role: 'assistant', content: null, tool_calls: [call] },
             { role: 'tool', tool_call_id: call.id, content: [{ type: 'text', text: 'int main(void) { return 0; }' }] },
             { role: 'assistant', content: '', tool_calls: [{ id: 'call_2', type: 'function', function: { name: 'tool_0', arguments: '{}' } }] },
@@ -94,6 +97,7 @@ async function main() {
         ];
         const r3 = await client.chat.completions.create({ model: NAME, messages: round, tools: t12, max_tokens: N, temperature: 0 });
         ok(r3.choices[0].message.role === 'assistant' && r3.usage.prompt_tokens > r2.usage.prompt_tokens, 'tool-call round trip accepted', r3.usage);
+        ok(r3.usage.prompt_tokens_details.cached_tokens > r2.usage.prompt_tokens / 2, 'the next turn reuses the cached conversation prefix', r3.usage);
         const s3 = await client.chat.completions.create({ model: NAME, messages: round, tools: t12, max_tokens: 32000, temperature: 0,
                                                           stream: true, stream_options: { include_usage: true }, parallel_tool_calls: true });
         let u3 = null;
