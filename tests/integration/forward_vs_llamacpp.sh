@@ -26,10 +26,17 @@ compare_model() {
     local r
     r=$(node "$ORACLE_DIR/compare_probs.mjs" llama.json fennec.json)
     echo "$desc $r" >>"$report"
-    if node -e "const r=$r; process.exit(r.positions == 256 && r.top1_agreement >= 0.99 && r.mean_kl < 0.01 ? 0 : 1)"; then
+    # Float weights: every op matches ggml's rounding, so the distributions agree to ~1e-6.
+    # Quantized weights: activations are quantized to Q8 before each matmul, and unless every
+    # f32 input is bit-identical, rounding flips grow to ~1/3 of the quantization effect
+    # (llama.cpp itself differs that much between batch 1 and batch 256), so the bound is
+    # looser until the kernels reproduce ggml's summation order bit for bit.
+    local min_top1=0.99 max_kl=0.0001
+    case "$desc" in *q8_0*|*q4_k_m*) min_top1=0.97 max_kl=0.005 ;; esac
+    if node -e "const r=$r; process.exit(r.positions == 256 && r.top1_agreement >= $min_top1 && r.mean_kl < $max_kl ? 0 : 1)"; then
         pass "$desc: $r"
     else
-        fail "$desc: $r (want top-1 >= 0.99, mean KL < 0.01)"
+        fail "$desc: $r (want top-1 >= $min_top1, mean KL < $max_kl)"
     fi
 }
 
@@ -39,6 +46,8 @@ for type in f16 q8_0 q4_k_m; do
     compare_model "llama dense $type" "$(cached_model tiny-llama $type 2 5)"
 done
 compare_model "llama with experts (Mixtral-style) q8_0" "$(cached_model tiny-mixtral q8_0 2 5)"
+compare_model "qwen2 dense (q/k/v biases) f16" "$(cached_model tiny-qwen2 f16 2 5)"
+compare_model "llama with YaRN rope scaling f16" "$(cached_model tiny-llama f16 2 5 --rope-scaling yarn:4)"
 
 # Greedy generation, 64 tokens, on a peaked model: identical token ids.
 peaked=$(cached_model tiny-moe q8_0 2 9 --output-scale 16)
