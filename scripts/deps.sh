@@ -11,7 +11,7 @@ WANT_TEST=0
 [[ "${1:-}" == "--test" ]] && WANT_TEST=1
 
 PKGS=(build-essential cmake ninja-build pkg-config libjansson-dev libpcre2-dev libmicrohttpd-dev
-      libsqlite3-dev libcurl4-openssl-dev)
+      libsqlite3-dev libcurl4-openssl-dev curl perl)
 if (( WANT_TEST )); then
     PKGS+=(libcmocka-dev clang libclang-rt-14-dev nodejs npm curl)
 fi
