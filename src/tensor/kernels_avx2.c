@@ -166,10 +166,31 @@ AI void k4_row(const mm_tile *t, int r, const int NC, const bool q5, const bool 
     for (int c = 0; c < NC; c++) t->out[(size_t)c * t->out_stride + (size_t)r] = hsum(acc[c]);
 }
 
-/* Q6_K: x = d * sc * (q - 32) per 16. Per half (128 elements) four registers of 32 codes:
- * each register's 128-bit lanes are two sub-blocks of 16. */
-AI void q6k_row(const mm_tile *t, int r, const int NC, const bool vnni) {
-    const block_q6_K *w = (const block_q6_K *)(t->w + (size_t)r * t->w_stride);
+/* Q6_K, Q3_K, Q2_K: 16 sub-blocks of 16 (see kernels_avx512.c). Per half (128 elements)
+ * four registers of 32 codes: each register's 128-bit lanes are two sub-blocks of 16. */
+enum { K16_Q6, K16_Q3, K16_Q2 };
+
+AI size_t k16_block_bytes(const int kind) {
+    return kind == K16_Q6 ? sizeof(block_q6_K) : kind == K16_Q3 ? sizeof(block_q3_K) : sizeof(block_q2_K);
+}
+
+/* The sixteen signed 6-bit scales of Q3_K as bytes. */
+AI __m128i q3k_scales(const uint8_t *q) {
+    uint32_t a0, a1, a2;
+    memcpy(&a0, q, 4);
+    memcpy(&a1, q + 4, 4);
+    memcpy(&a2, q + 8, 4);
+    const uint32_t m4 = 0x0f0f0f0fu, m2 = 0x03030303u;
+    const __m128i v = _mm_setr_epi32((int)((a0 & m4) | (a2 & m2) << 4),
+                                     (int)((a1 & m4) | ((a2 >> 2) & m2) << 4),
+                                     (int)(((a0 >> 4) & m4) | ((a2 >> 4) & m2) << 4),
+                                     (int)(((a1 >> 4) & m4) | ((a2 >> 6) & m2) << 4));
+    return _mm_sub_epi8(v, _mm_set1_epi8(32));
+}
+
+AI void k16_row(const mm_tile *t, int r, const int NC, const int kind, const bool vnni) {
+    const uint8_t *wrow = t->w + (size_t)r * t->w_stride;
+    const size_t bsz = k16_block_bytes(kind);
     const block_q8_K *a[KQ_MAX_COLS];
     for (int c = 0; c < NC; c++) a[c] = (const block_q8_K *)t->act[c];
     __m256 acc[KQ_MAX_COLS];
@@ -200,26 +221,60 @@ AI void q6k_row(const mm_tile *t, int r, const int NC, const bool vnni) {
     }
     const int64_t nb = t->n_in / QK_K;
     for (int64_t i = 0; i < nb; i++) {
-        prefetch_ahead(w + i, sizeof(block_q6_K));
-        const __m128i sc8 = _mm_loadu_si128((const void *)w[i].scales);
-        const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+        const uint8_t *blk = wrow + (size_t)i * bsz;
+        prefetch_ahead(blk, bsz);
+        __m256i sc16, mn16 = _mm256_setzero_si256();
+        float d, dmin = 0;
+        if (kind == K16_Q6) {
+            const block_q6_K *x = (const void *)blk;
+            sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)x->scales));
+            d = f16(x->d);
+        } else if (kind == K16_Q3) {
+            const block_q3_K *x = (const void *)blk;
+            sc16 = _mm256_cvtepi8_epi16(q3k_scales(x->scales));
+            d = f16(x->d);
+        } else {
+            const block_q2_K *x = (const void *)blk;
+            const __m256i sm = _mm256_cvtepu8_epi16(_mm_loadu_si128((const void *)x->scales));
+            sc16 = _mm256_and_si256(sm, _mm256_set1_epi16(0x0f));
+            mn16 = _mm256_srli_epi16(sm, 4);
+            d = f16(x->d);
+            dmin = f16(x->dmin);
+        }
         /* the scale words, as a byte table both lanes can shuffle from (pshufb is per lane) */
         const __m256i sctab = _mm256_permute4x64_epi64(sc16, 0x44);
         const __m256i sctab_hi = _mm256_permute4x64_epi64(sc16, 0xee);
         __m256i Q[KQ_MAX_COLS];
         for (int c = 0; c < NC; c++) Q[c] = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
-            const __m256i ql0 = _mm256_loadu_si256((const void *)(w[i].ql + 64 * h));
-            const __m256i ql1 = _mm256_loadu_si256((const void *)(w[i].ql + 64 * h + 32));
-            const __m256i qh = _mm256_loadu_si256((const void *)(w[i].qh + 32 * h));
+            /* register k: elements 128h + 32k .. +31 */
             __m256i W[4];
-            W[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
-            W[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
-            W[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
-            W[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
+            if (kind == K16_Q6) {
+                const block_q6_K *x = (const void *)blk;
+                const __m256i ql0 = _mm256_loadu_si256((const void *)(x->ql + 64 * h));
+                const __m256i ql1 = _mm256_loadu_si256((const void *)(x->ql + 64 * h + 32));
+                const __m256i qh = _mm256_loadu_si256((const void *)(x->qh + 32 * h));
+                W[0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
+                W[1] = _mm256_or_si256(_mm256_and_si256(ql1, m4),
+                                       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
+                W[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                                       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
+                W[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
+            } else {
+                /* element 128h + 32k + l: bits 2k..2k+1 of qs[32h + l] (+4 if bit 4h+k of
+                 * hmask[l], Q3_K) */
+                const uint8_t *qs = kind == K16_Q3 ? ((const block_q3_K *)blk)->qs : ((const block_q2_K *)blk)->qs;
+                const __m256i q = _mm256_loadu_si256((const void *)(qs + 32 * h));
+                for (int k = 0; k < 4; k++) {
+                    W[k] = _mm256_and_si256(_mm256_srli_epi16(q, 2 * k), m3);
+                    if (kind == K16_Q3) {
+                        const __m256i hm = _mm256_loadu_si256((const void *)((const block_q3_K *)blk)->hmask);
+                        const __m256i hb = _mm256_and_si256(_mm256_srli_epi16(hm, 4 * h + k), _mm256_set1_epi8(1));
+                        W[k] = _mm256_or_si256(W[k], _mm256_slli_epi16(hb, 2));
+                    }
+                }
+            }
             /* scale words of this half come from scales 8h..8h+7: table bytes 0..15 of a lane
              * hold words 0..7 (h = 0) or 8..15 (h = 1) */
             const __m256i tab = h ? sctab_hi : sctab;
@@ -245,12 +300,19 @@ AI void q6k_row(const mm_tile *t, int r, const int NC, const bool vnni) {
                 }
             }
         }
-        const float d = f16(w[i].d);
         for (int c = 0; c < NC; c++) {
             const block_q8_K *y = a[c] + i;
-            const __m256i bias = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const void *)y->bsums));
-            const __m256i q = _mm256_sub_epi32(Q[c], _mm256_slli_epi32(bias, 5));
-            acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q), _mm256_set1_ps(d * y->d), acc[c]);
+            const __m256i bs = _mm256_loadu_si256((const void *)y->bsums);
+            if (kind == K16_Q2) {
+                const __m256 mt = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(mn16, bs)),
+                                                _mm256_set1_ps(-dmin));
+                const __m256 sum = _mm256_fmadd_ps(_mm256_cvtepi32_ps(Q[c]), _mm256_set1_ps(d), mt);
+                acc[c] = _mm256_fmadd_ps(sum, _mm256_set1_ps(y->d), acc[c]);
+            } else { /* the code offset (32 or 4) times sum_j sc_j * bsum_j */
+                const __m256i bias = _mm256_madd_epi16(sc16, bs);
+                const __m256i q = _mm256_sub_epi32(Q[c], _mm256_slli_epi32(bias, kind == K16_Q6 ? 5 : 2));
+                acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q), _mm256_set1_ps(d * y->d), acc[c]);
+            }
         }
     }
     for (int c = 0; c < NC; c++) t->out[(size_t)c * t->out_stride + (size_t)r] = hsum(acc[c]);
@@ -272,14 +334,22 @@ AI void q6k_row(const mm_tile *t, int r, const int NC, const bool vnni) {
 #define Q4K_P(t, r, n) k4_row(t, r, n, false, false)
 #define Q5K_V(t, r, n) k4_row(t, r, n, true, true)
 #define Q5K_P(t, r, n) k4_row(t, r, n, true, false)
-#define Q6K_V(t, r, n) q6k_row(t, r, n, true)
-#define Q6K_P(t, r, n) q6k_row(t, r, n, false)
+#define Q6K_V(t, r, n) k16_row(t, r, n, K16_Q6, true)
+#define Q6K_P(t, r, n) k16_row(t, r, n, K16_Q6, false)
+#define Q3K_V(t, r, n) k16_row(t, r, n, K16_Q3, true)
+#define Q3K_P(t, r, n) k16_row(t, r, n, K16_Q3, false)
+#define Q2K_V(t, r, n) k16_row(t, r, n, K16_Q2, true)
+#define Q2K_P(t, r, n) k16_row(t, r, n, K16_Q2, false)
 KQ_TILE(tile_q4_K_vnni, Q4K_V)
 KQ_TILE(tile_q4_K_plain, Q4K_P)
 KQ_TILE(tile_q5_K_vnni, Q5K_V)
 KQ_TILE(tile_q5_K_plain, Q5K_P)
 KQ_TILE(tile_q6_K_vnni, Q6K_V)
 KQ_TILE(tile_q6_K_plain, Q6K_P)
+KQ_TILE(tile_q3_K_vnni, Q3K_V)
+KQ_TILE(tile_q3_K_plain, Q3K_P)
+KQ_TILE(tile_q2_K_vnni, Q2K_V)
+KQ_TILE(tile_q2_K_plain, Q2K_P)
 
 /* ============================================================ 32-element blocks x Q8_0 === */
 
@@ -610,6 +680,8 @@ void mm_kernels_avx2(mm_kernel_set *ks, const fn_cpu_features *f) {
     K(FN_Q4_K, vnni ? tile_q4_K_vnni : tile_q4_K_plain, 4, KQ_MAX_COLS);
     K(FN_Q5_K, vnni ? tile_q5_K_vnni : tile_q5_K_plain, 4, KQ_MAX_COLS);
     K(FN_Q6_K, vnni ? tile_q6_K_vnni : tile_q6_K_plain, 4, KQ_MAX_COLS);
+    K(FN_Q3_K, vnni ? tile_q3_K_vnni : tile_q3_K_plain, 4, KQ_MAX_COLS);
+    K(FN_Q2_K, vnni ? tile_q2_K_vnni : tile_q2_K_plain, 4, KQ_MAX_COLS);
     K(FN_Q8_0, vnni ? tile_q8_0_vnni : tile_q8_0_plain, 2 * LG_MAX_ROWS, LG_MAX_COLS);
     K(FN_Q4_0, vnni ? tile_q4_0_vnni : tile_q4_0_plain, 2 * LG_MAX_ROWS, LG_MAX_COLS);
     K(FN_Q4_1, vnni ? tile_q4_1_vnni : tile_q4_1_plain, 2 * LG_MAX_ROWS, LG_MAX_COLS);

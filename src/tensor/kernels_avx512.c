@@ -191,16 +191,93 @@ AI void k4_row(const mm_tile *t, int r, int c0, const int NC, const bool q5, con
         t->out[(size_t)(c0 + c) * t->out_stride + (size_t)r] = _mm512_reduce_add_ps(acc[c]);
 }
 
-/* Q6_K: x = d * sc * (q - 32), 16 sub-blocks of 16, 8-bit signed scales. */
-AI void q6k_row(const mm_tile *t, int r, int c0, const int NC, const bool vnni) {
-    const block_q6_K *w = (const block_q6_K *)(t->w + (size_t)r * t->w_stride);
+/* ---- Q6_K, Q3_K, Q2_K: 16 sub-blocks of 16 ----
+ * Q6_K: x = d * sc * (q - 32), q 6-bit, sc signed 8-bit.
+ * Q3_K: x = d * sc * (q - 4), q 3-bit (2 low bits + a bit of hmask), sc signed 6-bit.
+ * Q2_K: x = d * sc * q - dmin * m, q 2-bit, sc and m 4-bit.
+ * All unpack to four registers of unsigned codes, register k holding elements 64k..64k+63,
+ * so that its 128-bit lane L is sub-block 4k+L. */
+
+enum { K16_Q6, K16_Q3, K16_Q2 };
+
+AI size_t k16_block_bytes(const int kind) {
+    return kind == K16_Q6 ? sizeof(block_q6_K) : kind == K16_Q3 ? sizeof(block_q3_K) : sizeof(block_q2_K);
+}
+
+/* The sixteen signed 6-bit scales of Q3_K (packing in quant_k.c) as bytes. */
+AI __m128i q3k_scales(const uint8_t *q) {
+    uint32_t a0, a1, a2;
+    memcpy(&a0, q, 4);
+    memcpy(&a1, q + 4, 4);
+    memcpy(&a2, q + 8, 4);
+    const uint32_t m4 = 0x0f0f0f0fu, m2 = 0x03030303u;
+    const __m128i v = _mm_setr_epi32((int)((a0 & m4) | (a2 & m2) << 4),
+                                     (int)((a1 & m4) | ((a2 >> 2) & m2) << 4),
+                                     (int)(((a0 >> 4) & m4) | ((a2 >> 4) & m2) << 4),
+                                     (int)(((a1 >> 4) & m4) | ((a2 >> 6) & m2) << 4));
+    return _mm_sub_epi8(v, _mm_set1_epi8(32));
+}
+
+/* Codes, sub-block scales (i16) and, for Q2_K, mins (i16) of one super-block. */
+AI void k16_unpack(const uint8_t *blk, const int kind, __m512i W[4], __m256i *sc16, __m256i *mn16,
+                   float *d, float *dmin) {
+    if (kind == K16_Q6) {
+        const block_q6_K *x = (const void *)blk;
+        const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+        const __m512i sh_a = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+        const __m512i sh_b = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+        for (int h = 0; h < 2; h++) {
+            const __m512i ql = _mm512_loadu_si512(x->ql + 64 * h);
+            const __m512i qh = bcast256(x->qh + 32 * h);
+            /* elements 128h + 0..63: low nibbles of ql, qh bits 0-1 (first 32) / 2-3 */
+            W[2 * h] = _mm512_or_si512(_mm512_and_si512(ql, m4),
+                                       _mm512_and_si512(_mm512_sllv_epi16(qh, sh_a), m30));
+            /* elements 128h + 64..127: high nibbles, qh bits 4-5 / 6-7 */
+            W[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                           _mm512_and_si512(_mm512_srlv_epi16(qh, sh_b), m30));
+        }
+        *sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)x->scales));
+        *d = f16(x->d);
+        return;
+    }
+    /* Q3_K / Q2_K: element 128h + 32s + l is bits 2s..2s+1 of qs[32h + l] */
+    const uint8_t *qs = kind == K16_Q3 ? ((const block_q3_K *)blk)->qs : ((const block_q2_K *)blk)->qs;
+    const __m512i m3 = _mm512_set1_epi8(3);
+    for (int k = 0; k < 4; k++) {
+        const int h = k / 2, s0 = 2 * (k % 2);
+        const __m512i sh = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * s0)),
+                                              _mm256_set1_epi16((short)(2 * s0 + 2)), 1);
+        W[k] = _mm512_and_si512(_mm512_srlv_epi16(bcast256(qs + 32 * h), sh), m3);
+    }
+    if (kind == K16_Q3) {
+        const block_q3_K *x = (const void *)blk;
+        /* the third bit: bit 4h + s of hmask[l], adding 4 */
+        const __m512i hm = bcast256(x->hmask);
+        for (int k = 0; k < 4; k++) {
+            const int b = 4 * (k / 2) + 2 * (k % 2);
+            const __m512i bits = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << b)),
+                                                    _mm256_set1_epi8((char)(1 << (b + 1))), 1);
+            W[k] = _mm512_mask_add_epi8(W[k], _mm512_test_epi8_mask(hm, bits), W[k], _mm512_set1_epi8(4));
+        }
+        *sc16 = _mm256_cvtepi8_epi16(q3k_scales(x->scales));
+        *d = f16(x->d);
+    } else {
+        const block_q2_K *x = (const void *)blk;
+        const __m256i sm = _mm256_cvtepu8_epi16(_mm_loadu_si128((const void *)x->scales));
+        *sc16 = _mm256_and_si256(sm, _mm256_set1_epi16(0x0f));
+        *mn16 = _mm256_srli_epi16(sm, 4);
+        *d = f16(x->d);
+        *dmin = f16(x->dmin);
+    }
+}
+
+AI void k16_row(const mm_tile *t, int r, int c0, const int NC, const int kind, const bool vnni) {
+    const uint8_t *wrow = t->w + (size_t)r * t->w_stride;
+    const size_t bsz = k16_block_bytes(kind);
     const block_q8_K *a[KQ_MAX_COLS];
     for (int c = 0; c < NC; c++) a[c] = (const block_q8_K *)t->act[c0 + c];
     __m512 acc[KQ_MAX_COLS];
     for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_ps();
-    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
-    const __m512i sh_a = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
-    const __m512i sh_b = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
     /* word-permute indices: register k holds sub-blocks 4k..4k+3, one per 128-bit lane */
     __m512i idx[4];
     if (vnni) {
@@ -219,28 +296,14 @@ AI void q6k_row(const mm_tile *t, int r, int c0, const int NC, const bool vnni) 
     }
     const int64_t nb = t->n_in / QK_K;
     for (int64_t i = 0; i < nb; i++) {
-        prefetch_ahead(w + i, sizeof(block_q6_K));
+        prefetch_ahead(wrow + (size_t)i * bsz, bsz);
         __m512i W[4];
-        for (int h = 0; h < 2; h++) {
-            const __m512i ql = _mm512_loadu_si512(w[i].ql + 64 * h);
-            const __m512i qh = bcast256(w[i].qh + 32 * h);
-            /* elements 128h + 0..63: low nibbles of ql, qh bits 0-1 (first 32) / 2-3 */
-            W[2 * h] = _mm512_or_si512(_mm512_and_si512(ql, m4),
-                                       _mm512_and_si512(_mm512_sllv_epi16(qh, sh_a), m30));
-            /* elements 128h + 64..127: high nibbles, qh bits 4-5 / 6-7 */
-            W[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
-                                           _mm512_and_si512(_mm512_srlv_epi16(qh, sh_b), m30));
-        }
-        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)w[i].scales));
+        __m256i sc16, mn16 = _mm256_setzero_si256();
+        float d, dmin = 0;
+        k16_unpack(wrow + (size_t)i * bsz, kind, W, &sc16, &mn16, &d, &dmin);
         const __m512i sc512 = _mm512_castsi256_si512(sc16);
         __m512i S[4];
-        if (vnni) {
-            S[0] = _mm512_permutexvar_epi16(idx[0], sc512);
-            S[1] = _mm512_permutexvar_epi16(idx[1], sc512);
-        } else {
-            for (int k = 0; k < 4; k++) S[k] = _mm512_permutexvar_epi16(idx[k], sc512);
-        }
-        const float d = f16(w[i].d);
+        for (int k = 0; k < (vnni ? 2 : 4); k++) S[k] = _mm512_permutexvar_epi16(idx[k], sc512);
         for (int c = 0; c < NC; c++) {
             const block_q8_K *y = a[c] + i;
             __m512i Q;
@@ -259,10 +322,19 @@ AI void q6k_row(const mm_tile *t, int r, int c0, const int NC, const bool vnni) 
                         _mm512_maddubs_epi16(W[k], _mm512_loadu_si512(y->qs + 64 * k)), S[k]));
                 Q = _mm512_add_epi32(_mm512_add_epi32(q[0], q[1]), _mm512_add_epi32(q[2], q[3]));
             }
-            /* the -32 offset: 32 * sum_j sc_j * bsum_j */
-            const __m256i bias = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const void *)y->bsums));
-            Q = _mm512_sub_epi32(Q, _mm512_zextsi256_si512(_mm256_slli_epi32(bias, 5)));
-            acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(Q), _mm512_set1_ps(d * y->d), acc[c]);
+            const __m256i bs = _mm256_loadu_si256((const void *)y->bsums);
+            if (kind == K16_Q2) {
+                const __m256 mt = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(mn16, bs)),
+                                                _mm256_set1_ps(-dmin));
+                const __m512 sum = _mm512_fmadd_ps(_mm512_cvtepi32_ps(Q), _mm512_set1_ps(d),
+                                                   _mm512_zextps256_ps512(mt));
+                acc[c] = _mm512_fmadd_ps(sum, _mm512_set1_ps(y->d), acc[c]);
+            } else {
+                /* the code offset (32 or 4) times sum_j sc_j * bsum_j */
+                const __m256i bias = _mm256_madd_epi16(sc16, bs);
+                Q = _mm512_sub_epi32(Q, _mm512_zextsi256_si512(_mm256_slli_epi32(bias, kind == K16_Q6 ? 5 : 2)));
+                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(Q), _mm512_set1_ps(d * y->d), acc[c]);
+            }
         }
     }
     for (int c = 0; c < NC; c++)
@@ -290,14 +362,22 @@ AI void q6k_row(const mm_tile *t, int r, int c0, const int NC, const bool vnni) 
 #define Q4K_P(t, r, c0, n) k4_row(t, r, c0, n, false, false)
 #define Q5K_V(t, r, c0, n) k4_row(t, r, c0, n, true, true)
 #define Q5K_P(t, r, c0, n) k4_row(t, r, c0, n, true, false)
-#define Q6K_V(t, r, c0, n) q6k_row(t, r, c0, n, true)
-#define Q6K_P(t, r, c0, n) q6k_row(t, r, c0, n, false)
+#define Q6K_V(t, r, c0, n) k16_row(t, r, c0, n, K16_Q6, true)
+#define Q6K_P(t, r, c0, n) k16_row(t, r, c0, n, K16_Q6, false)
+#define Q3K_V(t, r, c0, n) k16_row(t, r, c0, n, K16_Q3, true)
+#define Q3K_P(t, r, c0, n) k16_row(t, r, c0, n, K16_Q3, false)
+#define Q2K_V(t, r, c0, n) k16_row(t, r, c0, n, K16_Q2, true)
+#define Q2K_P(t, r, c0, n) k16_row(t, r, c0, n, K16_Q2, false)
 KQ_TILE(tile_q4_K_vnni, Q4K_V)
 KQ_TILE(tile_q4_K_plain, Q4K_P)
 KQ_TILE(tile_q5_K_vnni, Q5K_V)
 KQ_TILE(tile_q5_K_plain, Q5K_P)
 KQ_TILE(tile_q6_K_vnni, Q6K_V)
 KQ_TILE(tile_q6_K_plain, Q6K_P)
+KQ_TILE(tile_q3_K_vnni, Q3K_V)
+KQ_TILE(tile_q3_K_plain, Q3K_P)
+KQ_TILE(tile_q2_K_vnni, Q2K_V)
+KQ_TILE(tile_q2_K_plain, Q2K_P)
 
 /* ======================================================= K-quant panels (prefill, VNNI) ===
  *
@@ -320,7 +400,10 @@ typedef struct {
     __m512 pair_scale[PN_SB];  /* -dmin (Q4_K/Q5_K) or -32 * d (Q6_K) */
 } kq_panel;
 
-enum { KP_Q4_K, KP_Q5_K, KP_Q6_K };
+enum { KP_Q4_K, KP_Q5_K, KP_Q6_K, KP_Q3_K, KP_Q2_K };
+
+/* Panel kinds with 16-element sub-blocks (Q6_K, Q3_K, Q2_K). */
+AI bool kp_sub16(const int kind) { return kind == KP_Q6_K || kind == KP_Q3_K || kind == KP_Q2_K; }
 
 /* Transposes 16 rows of 16 dwords into 16 columns (column c lane r = row r dword c) and
  * stores them to dst[0..15]. */
@@ -352,10 +435,8 @@ AI void transpose16_store(const __m512i r[16], __m512i *dst) {
 /* Repacks super-blocks sb0..sb0+nsb-1 of nr (<= 16) rows; missing rows are zero. */
 AI void kq_pack(kq_panel *P, const uint8_t *w, size_t w_stride, int nr, int64_t sb0, int nsb,
                 const int kind) {
-    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
     const __m512i shift_hi = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
-    const __m512i sh_a = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
-    const __m512i sh_b = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
     for (int i = 0; i < nsb; i++) {
         __m512i U[4][PN_ROWS];
         float scale[16][PN_ROWS];
@@ -370,22 +451,23 @@ AI void kq_pack(kq_panel *P, const uint8_t *w, size_t w_stride, int nr, int64_t 
                 continue;
             }
             const uint8_t *row = w + (size_t)r * w_stride;
-            if (kind == KP_Q6_K) {
-                const block_q6_K *x = (const block_q6_K *)row + sb0 + i;
-                for (int h = 0; h < 2; h++) {
-                    const __m512i ql = _mm512_loadu_si512(x->ql + 64 * h);
-                    const __m512i qh = bcast256(x->qh + 32 * h);
-                    U[2 * h][r] = _mm512_or_si512(_mm512_and_si512(ql, m4),
-                                                  _mm512_and_si512(_mm512_sllv_epi16(qh, sh_a), m30));
-                    U[2 * h + 1][r] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
-                                                      _mm512_and_si512(_mm512_srlv_epi16(qh, sh_b), m30));
-                }
-                const float d = f16(x->d);
-                for (int j = 0; j < 16; j++) scale[j][r] = d * x->scales[j];
+            if (kp_sub16(kind)) {
+                const int k16 = kind == KP_Q6_K ? K16_Q6 : kind == KP_Q3_K ? K16_Q3 : K16_Q2;
+                __m512i W[4];
+                __m256i sc16, mn16 = _mm256_setzero_si256();
+                float d, dmin = 0;
+                k16_unpack(row + (size_t)(sb0 + i) * k16_block_bytes(k16), k16, W, &sc16, &mn16, &d, &dmin);
+                for (int g = 0; g < 4; g++) U[g][r] = W[g];
+                int16_t sc[16], mn[16];
+                _mm256_storeu_si256((void *)sc, sc16);
+                _mm256_storeu_si256((void *)mn, mn16);
+                /* the bsum pairs are multiplied by the scales (Q6_K, Q3_K: times the code offset)
+                 * or by the mins (Q2_K) */
+                const int16_t *pm = kind == KP_Q2_K ? mn : sc;
+                for (int j = 0; j < 16; j++) scale[j][r] = d * sc[j];
                 for (int j = 0; j < 8; j++)
-                    pair[j][r] = (int32_t)((uint32_t)(uint16_t)x->scales[2 * j] |
-                                           (uint32_t)(uint16_t)x->scales[2 * j + 1] << 16);
-                pair_scale[r] = -32 * d;
+                    pair[j][r] = (int32_t)((uint32_t)(uint16_t)pm[2 * j] | (uint32_t)(uint16_t)pm[2 * j + 1] << 16);
+                pair_scale[r] = kind == KP_Q6_K ? -32 * d : kind == KP_Q3_K ? -4 * d : -dmin;
             } else {
                 const uint8_t *qs, *scales;
                 uint16_t dh, dminh;
@@ -442,7 +524,7 @@ AI void kq_compute(const kq_panel *P, int nsb, const block_q8_K *const *a, const
             fsb[c] = _mm512_setzero_ps();
             accm[c] = _mm512_setzero_si512();
         }
-        const int groups = kind == KP_Q6_K ? 4 : 8; /* 4-element groups per sub-block */
+        const int groups = kp_sub16(kind) ? 4 : 8; /* 4-element groups per sub-block */
         const int nsub = 64 / groups;
         for (int s = 0; s < nsub; s++) {
             __m512i e[4], o[4];
@@ -513,6 +595,8 @@ AI void kq_gemm(const mm_gemm *g, const int kind) {
 static void gemm_q4_K(const mm_gemm *g) { kq_gemm(g, KP_Q4_K); }
 static void gemm_q5_K(const mm_gemm *g) { kq_gemm(g, KP_Q5_K); }
 static void gemm_q6_K(const mm_gemm *g) { kq_gemm(g, KP_Q6_K); }
+static void gemm_q3_K(const mm_gemm *g) { kq_gemm(g, KP_Q3_K); }
+static void gemm_q2_K(const mm_gemm *g) { kq_gemm(g, KP_Q2_K); }
 
 /* ======================================================= 32-element blocks x Q8_0 (VNNI) === */
 
@@ -1049,12 +1133,17 @@ void mm_kernels_avx512(mm_kernel_set *ks, const fn_cpu_features *f) {
     K(FN_Q4_K, vnni ? tile_q4_K_vnni : tile_q4_K_plain, 4, KQ_MAX_COLS);
     K(FN_Q5_K, vnni ? tile_q5_K_vnni : tile_q5_K_plain, 4, KQ_MAX_COLS);
     K(FN_Q6_K, vnni ? tile_q6_K_vnni : tile_q6_K_plain, 4, KQ_MAX_COLS);
+    K(FN_Q3_K, vnni ? tile_q3_K_vnni : tile_q3_K_plain, 4, KQ_MAX_COLS);
+    K(FN_Q2_K, vnni ? tile_q2_K_vnni : tile_q2_K_plain, 4, KQ_MAX_COLS);
     if (vnni) {
         ks->gemm[FN_Q4_K].gemm = gemm_q4_K;
         ks->gemm[FN_Q5_K].gemm = gemm_q5_K;
         ks->gemm[FN_Q6_K].gemm = gemm_q6_K;
+        ks->gemm[FN_Q3_K].gemm = gemm_q3_K;
+        ks->gemm[FN_Q2_K].gemm = gemm_q2_K;
         ks->gemm[FN_Q4_K].gemm_min_n = ks->gemm[FN_Q5_K].gemm_min_n = GEMM_MIN_N_KQ;
         ks->gemm[FN_Q6_K].gemm_min_n = GEMM_MIN_N_KQ;
+        ks->gemm[FN_Q3_K].gemm_min_n = ks->gemm[FN_Q2_K].gemm_min_n = GEMM_MIN_N_KQ;
     }
     if (vnni) { /* without VNNI the AVX2 kernels of these are as good */
         K(FN_Q8_0, tile_q8_0_vnni, 8, LG_MAX_COLS);
@@ -1070,7 +1159,7 @@ void mm_kernels_avx512(mm_kernel_set *ks, const fn_cpu_features *f) {
         ks->gemm[FN_Q5_1].gemm = gemm_q5_1;
         ks->gemm[FN_MXFP4].gemm = gemm_mxfp4;
         for (int t = 0; t < FN_DTYPE_COUNT; t++)
-            if (ks->gemm[t].gemm && t != FN_Q4_K && t != FN_Q5_K && t != FN_Q6_K)
+            if (ks->gemm[t].gemm && !ks->gemm[t].gemm_min_n)
                 ks->gemm[t].gemm_min_n = GEMM_MIN_N_LG;
     }
     K(FN_F32, tile_f32, 2 * FL_MAX_ROWS, FL_MAX_COLS);
