@@ -168,7 +168,6 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         r = calloc(1, sizeof *r);
         if (!r) return MHD_NO;
         *con_cls = r;
-        r->t_start = server_now();
         r->route = match_route(url, &r->route_name);
         bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
         bool post = !strcmp(method, "POST");
@@ -362,7 +361,7 @@ server *server_start(const server_config *cfg) {
                               MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.timeout_s, MHD_OPTION_CONNECTION_LIMIT,
                               (unsigned)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY,
-                              MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+                              MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->mhd) {
         char why[512];

@@ -54,7 +54,6 @@ typedef struct {
     const char *route_name;     /* for metrics */
     sbuf body;
     bool answered;              /* a response was queued early (before the body) */
-    double t_start;
 } server_request;
 
 /* Queues a response whose body (malloc'd, taken over) is JSON or text. */
