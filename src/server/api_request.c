@@ -12,8 +12,9 @@
  *   tool_choice   auto | none | required | {type:function, function:{name}}. There is no
  *                 grammar yet, so nothing forces the model: "none" keeps the tools in the
  *                 prompt (the cache stays warm across turns) but the output is never parsed
- *                 as tool calls; "required" behaves as auto; a named function makes only
- *                 calls to that function count as tool calls.
+ *                 as tool calls; "required" behaves as auto; a named function is the only
+ *                 tool the template (and the output parser) is given.
+ *   parallel_tool_calls  accepted; every call the model writes is returned.
  *   sampling      temperature (default 1), top_p (default 1; 0 means greedy), and the
  *                 extensions top_k, min_p, repetition_penalty / repeat_penalty; penalties
  *                 look at the generated tokens. seed: reproducible sampling; without it
