@@ -46,7 +46,10 @@ if (( WANT_TEST )); then
         rm -rf "$dest"
         mkdir -p "$dest"
         cp "$ORACLE/package.json" "$ORACLE/package-lock.json" "$dest/"
-        (cd "$dest" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        # `npm install` with the lock file, not `npm ci`: some pinned packages have optional
+        # builds for other platforms that the registry does not serve, so their entries are
+        # missing from the lock and `npm ci` refuses it; `npm install` keeps the locked versions.
+        (cd "$dest" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
         touch "$dest/.complete"
     fi
     if [[ "$(readlink "$ORACLE/node_modules" 2>/dev/null)" != "$dest/node_modules" ]]; then
