@@ -24,22 +24,26 @@ typedef struct {
     double sum;
 } histogram;
 
-struct metrics {
-    pthread_mutex_t mu;
+typedef struct {
     uint64_t requests[N_ROUTES][N_STATUS];
     uint64_t prompt_tokens, cached_tokens, generated_tokens, generations;
     int inflight;
     histogram ttft, itl;
+} counters;
+
+struct metrics {
+    pthread_mutex_t mu;     /* guards c */
+    counters c;
 };
 
 metrics *metrics_new(void) {
     metrics *m = calloc(1, sizeof *m);
     if (!m) return NULL;
     pthread_mutex_init(&m->mu, NULL);
-    m->ttft.bounds = ttft_bounds;
-    m->ttft.n_bounds = (int)(sizeof ttft_bounds / sizeof *ttft_bounds);
-    m->itl.bounds = itl_bounds;
-    m->itl.n_bounds = (int)(sizeof itl_bounds / sizeof *itl_bounds);
+    m->c.ttft.bounds = ttft_bounds;
+    m->c.ttft.n_bounds = (int)(sizeof ttft_bounds / sizeof *ttft_bounds);
+    m->c.itl.bounds = itl_bounds;
+    m->c.itl.n_bounds = (int)(sizeof itl_bounds / sizeof *itl_bounds);
     return m;
 }
 
@@ -57,17 +61,17 @@ void metrics_request(metrics *m, const char *route, int status) {
     for (size_t i = 0; i < N_STATUS - 1; i++)
         if (statuses[i] == status) s = i;
     pthread_mutex_lock(&m->mu);
-    m->requests[r][s]++;
+    m->c.requests[r][s]++;
     pthread_mutex_unlock(&m->mu);
 }
 
 void metrics_tokens(metrics *m, int prompt, int cached, int generated) {
     if (!m) return;
     pthread_mutex_lock(&m->mu);
-    m->prompt_tokens += (uint64_t)(prompt > 0 ? prompt : 0);
-    m->cached_tokens += (uint64_t)(cached > 0 ? cached : 0);
-    m->generated_tokens += (uint64_t)(generated > 0 ? generated : 0);
-    m->generations++;
+    m->c.prompt_tokens += (uint64_t)(prompt > 0 ? prompt : 0);
+    m->c.cached_tokens += (uint64_t)(cached > 0 ? cached : 0);
+    m->c.generated_tokens += (uint64_t)(generated > 0 ? generated : 0);
+    m->c.generations++;
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -83,17 +87,17 @@ static void observe(metrics *m, histogram *h, double v) {
 }
 
 void metrics_ttft(metrics *m, double seconds) {
-    if (m) observe(m, &m->ttft, seconds);
+    if (m) observe(m, &m->c.ttft, seconds);
 }
 
 void metrics_itl(metrics *m, double seconds) {
-    if (m) observe(m, &m->itl, seconds);
+    if (m) observe(m, &m->c.itl, seconds);
 }
 
 void metrics_inflight(metrics *m, int delta) {
     if (!m) return;
     pthread_mutex_lock(&m->mu);
-    m->inflight += delta;
+    m->c.inflight += delta;
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -118,9 +122,9 @@ static void gauge(sbuf *out, const char *name, const char *help, long long v) {
 }
 
 void metrics_render(metrics *m, const engine_stats *st, bool ready, sbuf *out) {
-    metrics c;
+    counters c;
     pthread_mutex_lock(&m->mu);
-    c = *m;
+    c = m->c;
     pthread_mutex_unlock(&m->mu);
 
     sbuf_adds(out, "# HELP fennec_requests_total HTTP responses sent, by route and status.\n"

@@ -291,7 +291,11 @@ static int load_model(server *s) {
         if (tokenizer_piece(sm->tok, (int32_t)id, true, &len) && len > sm->max_token_bytes) sm->max_token_bytes = len;
     }
     if (sm->max_token_bytes == 0) sm->max_token_bytes = 1;
-    engine_config ec = {.n_slots = s->cfg.parallel, .queue_limit = s->cfg.queue_limit, .step_tokens = 512};
+    /* The engine queues every new request until its thread admits it to a slot, so a burst
+     * of requests for free slots is "waiting" too: its limit leaves room for a full set of
+     * slots, and the server applies --queue to requests that really wait (see
+     * server_completions.c). */
+    engine_config ec = {.n_slots = s->cfg.parallel, .queue_limit = s->cfg.queue_limit + s->cfg.parallel, .step_tokens = 512};
     if (!(sm->eng = engine_new(sm->l, sm->tok, &ec))) return -1;
     return 0;
 }

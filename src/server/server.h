@@ -23,7 +23,7 @@ typedef struct {
     const char *model_name;     /* name in the API (NULL: the file name without .gguf) */
     const char *chat_template;  /* Jinja source replacing the model's (NULL: the model's) */
     int max_tokens;             /* cap on generated tokens per request (0: none) */
-    int queue_limit;            /* requests waiting for a slot before 429 */
+    int queue_limit;            /* requests that may wait for a slot (all taken) before 429 */
     size_t max_body;            /* request body limit in bytes (413 beyond) */
     int timeout_s;              /* idle connection timeout (slow or silent clients) */
     bool log_requests;          /* one line per generation on stderr */

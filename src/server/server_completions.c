@@ -177,6 +177,15 @@ static gen *start(server *s, api_request *req, api_error *err) {
         api_fail(err, 400, "invalid_request_error", "invalid_value", NULL, "%s", fn_errmsg());
         return NULL;
     }
+    /* --queue counts requests that wait because every slot is taken */
+    engine_stats es;
+    engine_get_stats(sm->eng, &es);
+    if (es.queued - (es.n_slots - es.active) >= s->cfg.queue_limit) {
+        free(ids);
+        api_fail(err, 429, "rate_limit_error", "queue_full", NULL,
+                 "The server is busy: every sequence slot is taken and the queue is full. Retry shortly.");
+        return NULL;
+    }
     gen *g = gen_start(sm->eng, &gp);
     free(ids);
     if (!g) {
