@@ -12,7 +12,7 @@ void detok_init(detok_state *d, const tokenizer *t, bool render_special) {
     memset(d, 0, sizeof *d);
     d->tok = t;
     d->render_special = render_special;
-    d->strip_space = t->v.add_space_prefix;
+    d->strip_space = tokenizer_adds_space_prefix(t);
 }
 
 void detok_free(detok_state *d) {

@@ -32,11 +32,17 @@ tokenizer *tokenizer_load(const gguf_file *f) {
         fn_error("tokenizer.ggml.pre is not a string");
         goto fail;
     }
+    /* a printable, bounded copy for lookup and messages */
     char name[64];
     size_t nl = pre.len < sizeof name - 1 ? (size_t)pre.len : sizeof name - 1;
-    memcpy(name, pre.ptr, nl);
+    bool odd = false;
+    for (size_t i = 0; i < nl; i++) {
+        unsigned char c = (unsigned char)pre.ptr[i];
+        odd |= c < 0x20 || c >= 0x7f;
+        name[i] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+    }
     name[nl] = 0;
-    const pretok_spec *spec = pre.len < sizeof name && !memchr(pre.ptr, 0, pre.len) ? pretok_find(name) : NULL;
+    const pretok_spec *spec = !odd && pre.len == nl ? pretok_find(name) : NULL;
 
     gguf_str model = {"", 0};
     bool is_bpe = gguf_get_str(f, "tokenizer.ggml.model", &model) && model.len == 4 &&
@@ -50,6 +56,10 @@ tokenizer *tokenizer_load(const gguf_file *f) {
     if (vocab_load(&t->v, f, &d)) goto fail;
 
     if (t->v.kind == VOCAB_BPE) {
+        if (!spec) {
+            fn_error("tokenizer.ggml.pre '%s' is not a known pre-tokenizer", name);
+            goto fail;
+        }
         t->spec = spec;
         if (!(t->pre = pretok_new(spec))) goto fail;
         if (!(t->bpe = bpe_new(&t->v, f, spec->ignore_merges))) goto fail;
@@ -130,11 +140,11 @@ int tokenizer_encode(const tokenizer *t, const char *text, size_t len, bool pars
     *n = 0;
     idvec out = {0};
     fragvec frags = {0};
+    if (len && !text) return fn_error("tokenizer_encode: NULL text");
     if (add_bos) {
         if (t->v.id.bos < 0) return fn_error("the model has no BOS token");
         if (idvec_push(&out, t->v.id.bos)) return -1;
     }
-    if (len && !text) return fn_error("tokenizer_encode: NULL text");
     int rc = partition_split(t->pix, text, len, parse_special, &frags);
     if (!rc) rc = t->v.kind == VOCAB_BPE ? encode_bpe(t, text, &frags, &out) : encode_spm(t, text, &frags, &out);
     fragvec_free(&frags);

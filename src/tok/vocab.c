@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,9 +141,8 @@ static int check_byte_tokens(const tok_vocab *v) {
     for (uint32_t i = 0; i < v->n; i++) {
         if (!(v->attr[i] & VOCAB_ATTR_BYTE)) continue;
         const char *t = vocab_text(v, (int32_t)i);
-        unsigned b;
-        char end;
-        if (v->text_len[i] != 6 || sscanf(t, "<0x%2x%c", &b, &end) != 2 || end != '>')
+        if (v->text_len[i] != 6 || memcmp(t, "<0x", 3) || !isxdigit((unsigned char)t[3]) ||
+            !isxdigit((unsigned char)t[4]) || t[5] != '>')
             return fn_error("tokenizer.ggml.tokens[%" PRIu32 "] is a byte token but not <0xNN>", i);
     }
     return 0;
@@ -193,8 +193,10 @@ int vocab_load(tok_vocab *v, const gguf_file *f, const vocab_defaults *d) {
         fn_error(kv ? "tokenizer.ggml.model is not a string" : "tokenizer.ggml.model is missing");
         goto fail;
     }
-    if (!strcmp(v->model, "gpt2")) v->kind = VOCAB_BPE;
-    else if (!strcmp(v->model, "llama")) v->kind = VOCAB_SPM;
+    gguf_str m;
+    gguf_get_str(f, "tokenizer.ggml.model", &m);
+    if (m.len == 4 && !memcmp(m.ptr, "gpt2", 4)) v->kind = VOCAB_BPE;
+    else if (m.len == 5 && !memcmp(m.ptr, "llama", 5)) v->kind = VOCAB_SPM;
     else {
         fn_error("tokenizer.ggml.model '%.64s' is not supported (supported: gpt2, llama)", v->model);
         goto fail;
