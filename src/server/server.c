@@ -74,6 +74,9 @@ static enum MHD_Result respond_json(server *s, struct MHD_Connection *c, server_
     return server_respond(s, c, r, status, "application/json", body, body ? strlen(body) : 0);
 }
 
+/* A peek that reads end-of-file means the client closed its side. A client that only
+ * half-closes (shutdown(SHUT_WR)) after its request looks the same and is treated as gone;
+ * HTTP clients in use (browsers, curl, Node, Python) keep both sides open. */
 bool server_client_alive(struct MHD_Connection *c) {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (!ci) return true;
