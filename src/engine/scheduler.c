@@ -50,6 +50,7 @@ typedef struct {
     engine_req *req;        /* running request, or NULL */
     int32_t *tokens;        /* tokens whose K/V are in the cache at positions 0..n_tokens-1 */
     int n_tokens, cap;
+    uint64_t last_used;     /* admission counter when a request last took the slot */
 } slot_state;
 
 struct engine {
@@ -66,6 +67,7 @@ struct engine {
     int n_queued, n_active;
     engine_stats stats;
     slot_state *slots;
+    uint64_t admissions;    /* requests admitted so far (slot LRU clock) */
     /* step buffers */
     int32_t *b_tok, *b_pos, *b_seq;
     uint8_t *b_want;
@@ -288,7 +290,9 @@ static void admit(engine *e) {
         for (int s = 0; s < e->cfg.n_slots; s++) {
             if (e->slots[s].req) continue;
             int len = common_prefix(e->slots[s].tokens, e->slots[s].n_tokens, r->prompt, r->n_prompt);
-            if (len > best_len) {
+            /* ties go to the least recently used slot, so a conversation that shares nothing
+             * with the prompt does not evict the cache another client is about to reuse */
+            if (len > best_len || (len == best_len && e->slots[s].last_used < e->slots[best].last_used)) {
                 best = s;
                 best_len = len;
             }
@@ -304,6 +308,7 @@ static void admit(engine *e) {
         kv_seq_truncate(e->l->kv, best, reuse);
         s->n_tokens = reuse;
         s->req = r;
+        s->last_used = ++e->admissions;
         r->slot = best;
         r->prefill_pos = reuse;
         r->n_cached = reuse;
