@@ -505,6 +505,398 @@ LG_TILE(tile_q5_0_plain, L_Q5_0, false)
 LG_TILE(tile_q5_1_plain, L_Q5_1, false)
 LG_TILE(tile_mxfp4_plain, L_MXFP4, false)
 
+/* ============================================== panels for prefill (AVX-VNNI only) ===
+ * The scheme of kernels_avx512.c's panels with 8 rows per register: 8 weight rows are
+ * repacked into a stack buffer so that a register holds 4 consecutive codes of each row,
+ * and VPDPBUSD with 4 broadcast activation bytes leaves row r's partial dot in lane r.
+ * Without VNNI the direct kernels (maddubs + madd with the scales) are as good. */
+
+#define PN_ROWS 8
+#define PN_SB 8
+
+typedef struct {
+    __m256i q[PN_SB][64];     /* codes: [super-block][4-element group], lane r = row r */
+    __m256 scale[PN_SB][16];  /* [sub-block][row]: d * sc */
+    __m256i pair[PN_SB][8];   /* i16 pairs multiplying the bsum pairs */
+    __m256 pair_scale[PN_SB]; /* -dmin, -32 d (Q6_K) or -4 d (Q3_K) */
+} kq_panel;
+
+enum { KP_Q4_K, KP_Q5_K, KP_Q6_K, KP_Q3_K, KP_Q2_K };
+
+AI bool kp_sub16(const int kind) { return kind == KP_Q6_K || kind == KP_Q3_K || kind == KP_Q2_K; }
+
+AI __m256i bcast32(const void *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+/* Transposes 8 rows of 8 dwords into 8 columns stored at dst[0..7]. */
+AI void transpose8_store(const __m256i r[8], __m256i *dst) {
+    __m256i a[8], b[8];
+    for (int i = 0; i < 4; i++) {
+        a[2 * i] = _mm256_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+        a[2 * i + 1] = _mm256_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 2; i++) {
+        b[4 * i + 0] = _mm256_unpacklo_epi64(a[4 * i], a[4 * i + 2]);
+        b[4 * i + 1] = _mm256_unpackhi_epi64(a[4 * i], a[4 * i + 2]);
+        b[4 * i + 2] = _mm256_unpacklo_epi64(a[4 * i + 1], a[4 * i + 3]);
+        b[4 * i + 3] = _mm256_unpackhi_epi64(a[4 * i + 1], a[4 * i + 3]);
+    }
+    /* b[4i+m] lane L = column 4L+m of rows 4i..4i+3 */
+    for (int m = 0; m < 4; m++) {
+        _mm256_store_si256(dst + m, _mm256_permute2x128_si256(b[m], b[4 + m], 0x20));
+        _mm256_store_si256(dst + 4 + m, _mm256_permute2x128_si256(b[m], b[4 + m], 0x31));
+    }
+}
+
+/* Codes of one K-quant super-block as 8 registers of 32 consecutive elements, and its
+ * scales: d * sc per sub-block, the i16 values multiplying the bsum pairs, and their scale. */
+AI void kp_unpack(const uint8_t *blk, const int kind, __m256i U[8], float scale[16], int16_t pm[16],
+                  float *pair_scale) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3);
+    if (kind == KP_Q4_K || kind == KP_Q5_K) {
+        const uint8_t *qs, *scales, *qh = NULL;
+        uint16_t dh, dminh;
+        if (kind == KP_Q5_K) {
+            const block_q5_K *x = (const void *)blk;
+            qs = x->qs, scales = x->scales, qh = x->qh, dh = x->d, dminh = x->dmin;
+        } else {
+            const block_q4_K *x = (const void *)blk;
+            qs = x->qs, scales = x->scales, dh = x->d, dminh = x->dmin;
+        }
+        for (int g = 0; g < 4; g++) {
+            const __m256i q = _mm256_loadu_si256((const void *)(qs + 32 * g));
+            U[2 * g] = _mm256_and_si256(q, m4);
+            U[2 * g + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            if (qh) {
+                const __m256i b = _mm256_srli_epi16(_mm256_loadu_si256((const void *)qh), 2 * g);
+                U[2 * g] = _mm256_or_si256(U[2 * g], _mm256_slli_epi16(_mm256_and_si256(b, _mm256_set1_epi8(1)), 4));
+                U[2 * g + 1] = _mm256_or_si256(U[2 * g + 1], _mm256_slli_epi16(_mm256_and_si256(b, _mm256_set1_epi8(2)), 3));
+            }
+        }
+        uint64_t sc, mn;
+        k4_scale_bytes(scales, &sc, &mn);
+        const float d = f16(dh);
+        for (int s = 0; s < 8; s++) {
+            scale[s] = d * (float)((sc >> (8 * s)) & 0xff);
+            pm[2 * s] = pm[2 * s + 1] = (int16_t)((mn >> (8 * s)) & 0xff);
+        }
+        *pair_scale = -f16(dminh);
+        return;
+    }
+    int16_t sc[16];
+    float d, dmin = 0;
+    if (kind == KP_Q6_K) {
+        const block_q6_K *x = (const void *)blk;
+        for (int h = 0; h < 2; h++) {
+            const __m256i ql0 = _mm256_loadu_si256((const void *)(x->ql + 64 * h));
+            const __m256i ql1 = _mm256_loadu_si256((const void *)(x->ql + 64 * h + 32));
+            const __m256i qh = _mm256_loadu_si256((const void *)(x->qh + 32 * h));
+            U[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m3), 4));
+            U[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(ql1, m4),
+                                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m3), 4));
+            U[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m3), 4));
+            U[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4));
+        }
+        for (int j = 0; j < 16; j++) sc[j] = x->scales[j];
+        d = f16(x->d);
+        *pair_scale = -32 * d;
+    } else {
+        const uint8_t *qs = kind == KP_Q3_K ? ((const block_q3_K *)blk)->qs : ((const block_q2_K *)blk)->qs;
+        for (int h = 0; h < 2; h++) {
+            const __m256i q = _mm256_loadu_si256((const void *)(qs + 32 * h));
+            for (int k = 0; k < 4; k++) {
+                U[4 * h + k] = _mm256_and_si256(_mm256_srli_epi16(q, 2 * k), m3);
+                if (kind == KP_Q3_K) {
+                    const __m256i hm = _mm256_loadu_si256((const void *)((const block_q3_K *)blk)->hmask);
+                    const __m256i hb = _mm256_and_si256(_mm256_srli_epi16(hm, 4 * h + k), _mm256_set1_epi8(1));
+                    U[4 * h + k] = _mm256_or_si256(U[4 * h + k], _mm256_slli_epi16(hb, 2));
+                }
+            }
+        }
+        if (kind == KP_Q3_K) {
+            const block_q3_K *x = (const void *)blk;
+            int8_t b[16];
+            _mm_storeu_si128((void *)b, q3k_scales(x->scales));
+            for (int j = 0; j < 16; j++) sc[j] = b[j];
+            d = f16(x->d);
+            *pair_scale = -4 * d;
+        } else {
+            const block_q2_K *x = (const void *)blk;
+            for (int j = 0; j < 16; j++) sc[j] = x->scales[j] & 0xf;
+            d = f16(x->d);
+            dmin = f16(x->dmin);
+            *pair_scale = -dmin;
+        }
+    }
+    for (int j = 0; j < 16; j++) {
+        scale[j] = d * sc[j];
+        pm[j] = kind == KP_Q2_K ? (int16_t)(((const block_q2_K *)blk)->scales[j] >> 4) : sc[j];
+    }
+}
+
+AI void kq_pack(kq_panel *P, const uint8_t *w, size_t w_stride, int nr, int64_t sb0, int nsb,
+                const int kind) {
+    const size_t bsz = kind == KP_Q4_K ? sizeof(block_q4_K) : kind == KP_Q5_K ? sizeof(block_q5_K)
+                     : kind == KP_Q6_K ? sizeof(block_q6_K) : kind == KP_Q3_K ? sizeof(block_q3_K)
+                     : sizeof(block_q2_K);
+    for (int i = 0; i < nsb; i++) {
+        __m256i U[8][PN_ROWS];
+        float scale[16][PN_ROWS];
+        int32_t pair[8][PN_ROWS];
+        float pair_scale[PN_ROWS];
+        for (int r = 0; r < PN_ROWS; r++) {
+            if (r >= nr) {
+                for (int g = 0; g < 8; g++) U[g][r] = _mm256_setzero_si256();
+                for (int j = 0; j < 16; j++) scale[j][r] = 0;
+                for (int j = 0; j < 8; j++) pair[j][r] = 0;
+                pair_scale[r] = 0;
+                continue;
+            }
+            __m256i V[8];
+            float sc[16] = {0};
+            int16_t pm[16];
+            kp_unpack(w + (size_t)r * w_stride + (size_t)(sb0 + i) * bsz, kind, V, sc, pm, &pair_scale[r]);
+            for (int g = 0; g < 8; g++) U[g][r] = V[g];
+            for (int j = 0; j < 16; j++) scale[j][r] = sc[j];
+            for (int j = 0; j < 8; j++)
+                pair[j][r] = (int32_t)((uint32_t)(uint16_t)pm[2 * j] | (uint32_t)(uint16_t)pm[2 * j + 1] << 16);
+        }
+        for (int g = 0; g < 8; g++) transpose8_store(U[g], P->q[i] + 8 * g);
+        for (int j = 0; j < 16; j++) P->scale[i][j] = _mm256_loadu_ps(scale[j]);
+        for (int j = 0; j < 8; j++) P->pair[i][j] = _mm256_loadu_si256((const void *)pair[j]);
+        P->pair_scale[i] = _mm256_loadu_ps(pair_scale);
+    }
+}
+
+AI __m256i row_mask(int nr) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(nr), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+AI void kq_tile(const kq_panel *P, const mm_gemm *g, int64_t c0, int64_t sb0, int nsb, int nr,
+                float *out, const int NA, const int kind) {
+    const block_q8_K *a[2];
+    for (int c = 0; c < NA; c++) {
+        const int64_t idx = g->rows ? g->rows[c0 + c] : c0 + c;
+        a[c] = (const block_q8_K *)(g->act + (size_t)idx * g->act_stride) + sb0;
+    }
+    __m256 facc[2];
+    for (int c = 0; c < NA; c++) facc[c] = _mm256_setzero_ps();
+    const int groups = kp_sub16(kind) ? 4 : 8, nsub = 64 / groups;
+    for (int i = 0; i < nsb; i++) {
+        __m256 fsb[2];
+        __m256i accm[2];
+        for (int c = 0; c < NA; c++) {
+            fsb[c] = _mm256_setzero_ps();
+            accm[c] = _mm256_setzero_si256();
+        }
+        for (int s = 0; s < nsub; s++) {
+            __m256i e[2], o[2];
+            for (int c = 0; c < NA; c++) e[c] = o[c] = _mm256_setzero_si256();
+            for (int k = 0; k < groups; k += 2) {
+                const __m256i W0 = P->q[i][groups * s + k], W1 = P->q[i][groups * s + k + 1];
+                for (int c = 0; c < NA; c++) {
+                    const int8_t *y = a[c][i].qs + 4 * (groups * s + k);
+                    e[c] = _mm256_dpbusd_avx_epi32(e[c], W0, bcast32(y));
+                    o[c] = _mm256_dpbusd_avx_epi32(o[c], W1, bcast32(y + 4));
+                }
+            }
+            for (int c = 0; c < NA; c++)
+                fsb[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(e[c], o[c])), P->scale[i][s], fsb[c]);
+        }
+        for (int j = 0; j < 8; j++)
+            for (int c = 0; c < NA; c++)
+                accm[c] = _mm256_dpwssd_avx_epi32(accm[c], P->pair[i][j], bcast32(a[c][i].bsums + 2 * j));
+        for (int c = 0; c < NA; c++) {
+            fsb[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(accm[c]), P->pair_scale[i], fsb[c]);
+            facc[c] = _mm256_fmadd_ps(fsb[c], _mm256_set1_ps(a[c][i].d), facc[c]);
+        }
+    }
+    const __m256i m = row_mask(nr);
+    for (int c = 0; c < NA; c++) {
+        float *o = out + (size_t)(c0 + c) * g->out_stride;
+        if (sb0) facc[c] = _mm256_add_ps(facc[c], _mm256_maskload_ps(o, m));
+        _mm256_maskstore_ps(o, m, facc[c]);
+    }
+}
+
+AI void kq_gemm(const mm_gemm *g, const int kind) {
+    kq_panel P __attribute__((aligned(32)));
+    const int64_t nb = g->n_in / QK_K;
+    for (int64_t r0 = 0; r0 < g->nr; r0 += PN_ROWS) {
+        const int nr = (int)(g->nr - r0 < PN_ROWS ? g->nr - r0 : PN_ROWS);
+        float *out = g->out + r0;
+        for (int64_t sb0 = 0; sb0 < nb; sb0 += PN_SB) {
+            const int nsb = (int)(nb - sb0 < PN_SB ? nb - sb0 : PN_SB);
+            kq_pack(&P, g->w + (size_t)r0 * g->w_stride, g->w_stride, nr, sb0, nsb, kind);
+            int64_t c = 0;
+            for (; c + 2 <= g->n; c += 2) kq_tile(&P, g, c, sb0, nsb, nr, out, 2, kind);
+            if (c < g->n) kq_tile(&P, g, c, sb0, nsb, nr, out, 1, kind);
+        }
+    }
+}
+
+static void gemm_q4_K(const mm_gemm *g) { kq_gemm(g, KP_Q4_K); }
+static void gemm_q5_K(const mm_gemm *g) { kq_gemm(g, KP_Q5_K); }
+static void gemm_q6_K(const mm_gemm *g) { kq_gemm(g, KP_Q6_K); }
+static void gemm_q3_K(const mm_gemm *g) { kq_gemm(g, KP_Q3_K); }
+static void gemm_q2_K(const mm_gemm *g) { kq_gemm(g, KP_Q2_K); }
+
+/* ---- 32-element block types: unsigned codes, activation block sums per K chunk ---- */
+
+#define LP_BLOCKS 16
+#define LP_MAX_ACTS 256
+
+typedef struct {
+    __m256i q[LP_BLOCKS * 8]; /* [block][4-element group], lane r = row r */
+    __m256 d[LP_BLOCKS];
+    __m256 m[LP_BLOCKS];
+} lg_panel;
+
+typedef struct {
+    float d[LP_MAX_ACTS][LP_BLOCKS];
+    int32_t base[LP_MAX_ACTS][LP_BLOCKS]; /* -offset * sum(a) */
+    float sd[LP_MAX_ACTS][LP_BLOCKS];     /* sum(a) * d */
+} lg_actsums;
+
+AI int lg_offset(const int kind) {
+    switch (kind) {
+    case L_Q8_0: return 128;
+    case L_Q4_0: return 8;
+    case L_Q5_0: return 16;
+    case L_MXFP4: return 12;
+    default: return 0;
+    }
+}
+
+/* Unsigned codes of one block (signed values + offset), and its scale and min. */
+AI __m256i lg_ucodes(const uint8_t *p, const int kind, float *d, float *m) {
+    float dummy;
+    switch (kind) {
+    case L_Q8_0: return _mm256_xor_si256(lg_weights(p, kind, d, &dummy), _mm256_set1_epi8((char)0x80));
+    case L_Q4_0: *d = f16(((const block_q4_0 *)p)->d); return nibbles(((const block_q4_0 *)p)->qs);
+    case L_Q5_0: {
+        const block_q5_0 *x = (const void *)p;
+        *d = f16(x->d);
+        return _mm256_or_si256(nibbles(x->qs), q5_high(x->qh));
+    }
+    case L_MXFP4: {
+        const block_mxfp4 *x = (const void *)p;
+        *d = e8m0_half(x->e);
+        const __m256i lut = _mm256_broadcastsi128_si256(
+            _mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
+        return _mm256_shuffle_epi8(lut, nibbles(x->qs));
+    }
+    default: return lg_weights(p, kind, d, m); /* Q4_1, Q5_1: already unsigned */
+    }
+}
+
+AI void lg_pack(lg_panel *P, const uint8_t *w, size_t w_stride, int nr, int64_t b0, int nblk,
+                const int kind) {
+    __m256i U[LP_BLOCKS][PN_ROWS];
+    float d[LP_BLOCKS][PN_ROWS], m[LP_BLOCKS][PN_ROWS];
+    const size_t bsz = lg_block_bytes(kind);
+    for (int r = 0; r < PN_ROWS; r++)
+        for (int b = 0; b < nblk; b++) {
+            d[b][r] = m[b][r] = 0;
+            U[b][r] = r < nr ? lg_ucodes(w + (size_t)r * w_stride + (size_t)(b0 + b) * bsz, kind, &d[b][r], &m[b][r])
+                             : _mm256_setzero_si256();
+        }
+    for (int b = 0; b < nblk; b++) {
+        transpose8_store(U[b], P->q + 8 * b);
+        P->d[b] = _mm256_loadu_ps(d[b]);
+        P->m[b] = _mm256_loadu_ps(m[b]);
+    }
+}
+
+AI void lg_sums(lg_actsums *S, const mm_gemm *g, int64_t a0, int na, int64_t b0, int nblk, const int kind) {
+    const int off = lg_offset(kind);
+    for (int c = 0; c < na; c++) {
+        const int64_t idx = g->rows ? g->rows[a0 + c] : a0 + c;
+        const block_q8_0 *y = (const block_q8_0 *)(g->act + (size_t)idx * g->act_stride) + b0;
+        for (int b = 0; b < nblk; b++) {
+            const __m256i v = _mm256_xor_si256(_mm256_loadu_si256((const void *)y[b].qs),
+                                               _mm256_set1_epi8((char)0x80));
+            const __m256i sad = _mm256_sad_epu8(v, _mm256_setzero_si256());
+            const __m128i h = _mm_add_epi64(_mm256_castsi256_si128(sad), _mm256_extracti128_si256(sad, 1));
+            const int32_t sum = (int32_t)(_mm_cvtsi128_si64(h) + _mm_extract_epi64(h, 1)) - 32 * 128;
+            const float da = f16(y[b].d);
+            S->d[c][b] = da;
+            S->base[c][b] = -off * sum;
+            S->sd[c][b] = (float)sum * da;
+        }
+    }
+}
+
+AI void lg_compute(const lg_panel *P, const lg_actsums *S, const mm_gemm *g, int64_t a0, int c0,
+                   int64_t b0, int nblk, int nr, float *out, const int NA, const int kind) {
+    const block_q8_0 *y[2];
+    for (int c = 0; c < NA; c++) {
+        const int64_t idx = g->rows ? g->rows[a0 + c0 + c] : a0 + c0 + c;
+        y[c] = (const block_q8_0 *)(g->act + (size_t)idx * g->act_stride) + b0;
+    }
+    const bool has_min = kind == L_Q4_1 || kind == L_Q5_1;
+    __m256 facc[2];
+    for (int c = 0; c < NA; c++) facc[c] = _mm256_setzero_ps();
+    for (int b = 0; b < nblk; b++) {
+        __m256i e[2], o[2];
+        for (int c = 0; c < NA; c++) {
+            e[c] = _mm256_set1_epi32(S->base[c0 + c][b]);
+            o[c] = _mm256_setzero_si256();
+        }
+        for (int k = 0; k < 8; k += 2) {
+            const __m256i W0 = P->q[8 * b + k], W1 = P->q[8 * b + k + 1];
+            for (int c = 0; c < NA; c++) {
+                e[c] = _mm256_dpbusd_avx_epi32(e[c], W0, bcast32(y[c][b].qs + 4 * k));
+                o[c] = _mm256_dpbusd_avx_epi32(o[c], W1, bcast32(y[c][b].qs + 4 * k + 4));
+            }
+        }
+        for (int c = 0; c < NA; c++) {
+            const __m256 dd = _mm256_mul_ps(P->d[b], _mm256_set1_ps(S->d[c0 + c][b]));
+            facc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(e[c], o[c])), dd, facc[c]);
+            if (has_min) facc[c] = _mm256_fmadd_ps(P->m[b], _mm256_set1_ps(S->sd[c0 + c][b]), facc[c]);
+        }
+    }
+    const __m256i m = row_mask(nr);
+    for (int c = 0; c < NA; c++) {
+        float *o = out + (size_t)(a0 + c0 + c) * g->out_stride;
+        if (b0) facc[c] = _mm256_add_ps(facc[c], _mm256_maskload_ps(o, m));
+        _mm256_maskstore_ps(o, m, facc[c]);
+    }
+}
+
+AI void lg_gemm(const mm_gemm *g, const int kind) {
+    lg_panel P __attribute__((aligned(32)));
+    lg_actsums S;
+    const int64_t nb = g->n_in / QK8_0;
+    for (int64_t a0 = 0; a0 < g->n; a0 += LP_MAX_ACTS) {
+        const int na = (int)(g->n - a0 < LP_MAX_ACTS ? g->n - a0 : LP_MAX_ACTS);
+        for (int64_t b0 = 0; b0 < nb; b0 += LP_BLOCKS) {
+            const int nblk = (int)(nb - b0 < LP_BLOCKS ? nb - b0 : LP_BLOCKS);
+            lg_sums(&S, g, a0, na, b0, nblk, kind);
+            for (int64_t r0 = 0; r0 < g->nr; r0 += PN_ROWS) {
+                const int nr = (int)(g->nr - r0 < PN_ROWS ? g->nr - r0 : PN_ROWS);
+                lg_pack(&P, g->w + (size_t)r0 * g->w_stride, g->w_stride, nr, b0, nblk, kind);
+                float *out = g->out + r0;
+                int c = 0;
+                for (; c + 2 <= na; c += 2) lg_compute(&P, &S, g, a0, c, b0, nblk, nr, out, 2, kind);
+                if (c < na) lg_compute(&P, &S, g, a0, c, b0, nblk, nr, out, 1, kind);
+            }
+        }
+    }
+}
+
+static void gemm_q8_0(const mm_gemm *g) { lg_gemm(g, L_Q8_0); }
+static void gemm_q4_0(const mm_gemm *g) { lg_gemm(g, L_Q4_0); }
+static void gemm_q4_1(const mm_gemm *g) { lg_gemm(g, L_Q4_1); }
+static void gemm_q5_0(const mm_gemm *g) { lg_gemm(g, L_Q5_0); }
+static void gemm_q5_1(const mm_gemm *g) { lg_gemm(g, L_Q5_1); }
+static void gemm_mxfp4(const mm_gemm *g) { lg_gemm(g, L_MXFP4); }
+
 /* ========================================================== float weights x F32 === */
 
 enum { F_F32, F_F16, F_BF16 };
@@ -672,6 +1064,15 @@ static void quant_q8_K(const float *x, void *vy, int64_t n) {
     }
 }
 
+/* From this many activation rows on, the panel kernels take over (compile with larger
+ * values to benchmark the direct kernels alone). */
+#ifndef GEMM_MIN_N_KQ
+#define GEMM_MIN_N_KQ 12
+#endif
+#ifndef GEMM_MIN_N_LG
+#define GEMM_MIN_N_LG 6
+#endif
+
 void mm_kernels_avx2(mm_kernel_set *ks, const fn_cpu_features *f) {
     const bool vnni = f->avx_vnni;
     const char *level = vnni ? "avx2-vnni" : "avx2";
@@ -692,6 +1093,20 @@ void mm_kernels_avx2(mm_kernel_set *ks, const fn_cpu_features *f) {
     K(FN_F16, tile_f16, 2 * FL_MAX_ROWS, FL_MAX_COLS);
     K(FN_BF16, tile_bf16, 2 * FL_MAX_ROWS, FL_MAX_COLS);
 #undef K
+    if (vnni) {
+        static const struct { uint32_t type; mm_gemm_fn fn; int64_t min_n; } panels[] = {
+            {FN_Q4_K, gemm_q4_K, GEMM_MIN_N_KQ}, {FN_Q5_K, gemm_q5_K, GEMM_MIN_N_KQ},
+            {FN_Q6_K, gemm_q6_K, GEMM_MIN_N_KQ}, {FN_Q3_K, gemm_q3_K, GEMM_MIN_N_KQ},
+            {FN_Q2_K, gemm_q2_K, GEMM_MIN_N_KQ}, {FN_Q8_0, gemm_q8_0, GEMM_MIN_N_LG},
+            {FN_Q4_0, gemm_q4_0, GEMM_MIN_N_LG}, {FN_Q4_1, gemm_q4_1, GEMM_MIN_N_LG},
+            {FN_Q5_0, gemm_q5_0, GEMM_MIN_N_LG}, {FN_Q5_1, gemm_q5_1, GEMM_MIN_N_LG},
+            {FN_MXFP4, gemm_mxfp4, GEMM_MIN_N_LG},
+        };
+        for (size_t i = 0; i < sizeof panels / sizeof panels[0]; i++) {
+            ks->gemm[panels[i].type].gemm = panels[i].fn;
+            ks->gemm[panels[i].type].gemm_min_n = panels[i].min_n;
+        }
+    }
     ks->quant[FN_Q8_0] = quant_q8_0;
     ks->quant[FN_Q8_K] = quant_q8_K;
 }

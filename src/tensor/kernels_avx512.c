@@ -1117,7 +1117,8 @@ static void quant_q8_K(const float *x, void *vy, int64_t n) {
 }
 
 /* From this many activation rows on, the panel kernels beat the direct ones (measured on
- * a Sapphire Rapids core, 2048x2048). */
+ * a Sapphire Rapids core, 2048x2048; compile with larger values to benchmark the direct
+ * kernels alone). */
 #ifndef GEMM_MIN_N_KQ
 #define GEMM_MIN_N_KQ 12
 #endif
