@@ -513,21 +513,23 @@ AI __m512i bcast32(const void *p) {
     return _mm512_set1_epi32(v);
 }
 
+/* Activation rows computed together against a packed chunk: 6 keep 12 independent VPDPBUSD
+ * chains in flight (two per row) within the 32 registers. */
+#ifndef KP_NA
+#define KP_NA 6
+#endif
+
 /* NA activation rows (pointers at the chunk's first super-block) against a packed chunk:
  * adds each row's 16 dot products to facc[a]. */
 AI void kq_compute(const kq_panel *P, int nsb, const block_q8_K *const *a, const int NA,
                    const int kind, __m512 *facc) {
+    const int groups = kp_sub16(kind) ? 4 : 8; /* 4-element groups per sub-block */
+    const int nsub = 64 / groups;
     for (int i = 0; i < nsb; i++) {
-        __m512 fsb[4];
-        __m512i accm[4];
-        for (int c = 0; c < NA; c++) {
-            fsb[c] = _mm512_setzero_ps();
-            accm[c] = _mm512_setzero_si512();
-        }
-        const int groups = kp_sub16(kind) ? 4 : 8; /* 4-element groups per sub-block */
-        const int nsub = 64 / groups;
+        __m512 fsb[KP_NA];
+        for (int c = 0; c < NA; c++) fsb[c] = _mm512_setzero_ps();
         for (int s = 0; s < nsub; s++) {
-            __m512i e[4], o[4];
+            __m512i e[KP_NA], o[KP_NA];
             for (int c = 0; c < NA; c++) e[c] = o[c] = _mm512_setzero_si512();
             for (int k = 0; k < groups; k += 2) {
                 const __m512i W0 = P->q[i][groups * s + k], W1 = P->q[i][groups * s + k + 1];
@@ -541,13 +543,18 @@ AI void kq_compute(const kq_panel *P, int nsb, const block_q8_K *const *a, const
                 fsb[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(e[c], o[c])),
                                          P->scale[i][s], fsb[c]);
         }
+        for (int c = 0; c < NA; c++) facc[c] = _mm512_fmadd_ps(fsb[c], _mm512_set1_ps(a[c][i].d), facc[c]);
+    }
+    /* the mins (Q4_K, Q5_K, Q2_K) or code offsets (Q6_K, Q3_K), through the bsums */
+    for (int i = 0; i < nsb; i++) {
+        __m512i accm[KP_NA];
+        for (int c = 0; c < NA; c++) accm[c] = _mm512_setzero_si512();
         for (int j = 0; j < 8; j++)
             for (int c = 0; c < NA; c++)
                 accm[c] = _mm512_dpwssd_epi32(accm[c], P->pair[i][j], bcast32(a[c][i].bsums + 2 * j));
-        for (int c = 0; c < NA; c++) {
-            fsb[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(accm[c]), P->pair_scale[i], fsb[c]);
-            facc[c] = _mm512_fmadd_ps(fsb[c], _mm512_set1_ps(a[c][i].d), facc[c]);
-        }
+        for (int c = 0; c < NA; c++)
+            facc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(accm[c]),
+                                      _mm512_mul_ps(P->pair_scale[i], _mm512_set1_ps(a[c][i].d)), facc[c]);
     }
 }
 
@@ -555,12 +562,12 @@ AI void kq_compute(const kq_panel *P, int nsb, const block_q8_K *const *a, const
  * stores) the results for the panel's nr rows. */
 AI void kq_tile(const kq_panel *P, const mm_gemm *g, int64_t c0, int64_t sb0, int nsb, int nr,
                 float *out, const int NA, const int kind) {
-    const block_q8_K *a[4];
+    const block_q8_K *a[KP_NA];
     for (int c = 0; c < NA; c++) {
         const int64_t idx = g->rows ? g->rows[c0 + c] : c0 + c;
         a[c] = (const block_q8_K *)(g->act + (size_t)idx * g->act_stride) + sb0;
     }
-    __m512 facc[4];
+    __m512 facc[KP_NA];
     for (int c = 0; c < NA; c++) facc[c] = _mm512_setzero_ps();
     kq_compute(P, nsb, a, NA, kind, facc);
     const __mmask16 m = (__mmask16)((1u << nr) - 1);
@@ -581,8 +588,14 @@ AI void kq_gemm(const mm_gemm *g, const int kind) {
             const int nsb = (int)(nb - sb0 < PN_SB ? nb - sb0 : PN_SB);
             kq_pack(&P, g->w + (size_t)r0 * g->w_stride, g->w_stride, nr, sb0, nsb, kind);
             int64_t c = 0;
-            for (; c + 4 <= g->n; c += 4) kq_tile(&P, g, c, sb0, nsb, nr, out, 4, kind);
+            for (; c + KP_NA <= g->n; c += KP_NA) kq_tile(&P, g, c, sb0, nsb, nr, out, KP_NA, kind);
             switch (g->n - c) {
+#if KP_NA > 5
+            case 5: kq_tile(&P, g, c, sb0, nsb, nr, out, 5, kind); break;
+#endif
+#if KP_NA > 4
+            case 4: kq_tile(&P, g, c, sb0, nsb, nr, out, 4, kind); break;
+#endif
             case 3: kq_tile(&P, g, c, sb0, nsb, nr, out, 3, kind); break;
             case 2: kq_tile(&P, g, c, sb0, nsb, nr, out, 2, kind); break;
             case 1: kq_tile(&P, g, c, sb0, nsb, nr, out, 1, kind); break;
