@@ -1,7 +1,10 @@
-/* test_matmul.c - every matmul kernel at every instruction-set level this CPU has, against an
- * independent f64 reference (dequantize weights and activations, then dot), over awkward
- * shapes, MoE row subsets and 1-3 threads; SIMD activation quantizers against the reference
- * quantizers byte for byte.
+/* test_matmul.c - every matmul kernel at every instruction-set level this CPU has (generic,
+ * avx2, avx2-vnni, avx512, avx512-vnni: the tables of mm_kernels_for_level, so one AVX-512
+ * machine exercises them all), against an independent f64 reference (dequantize weights and
+ * activations, then dot), over awkward shapes (1..255 output rows, one block to 4096 inputs,
+ * 1..130 activation rows: direct kernels below ~6-12 rows, prefill panel kernels above), MoE
+ * row subsets, 1-3 threads and multi-job dispatches; SIMD activation quantizers against the
+ * reference quantizers byte for byte (ties, equal +/- maxima, tiny and huge values, zeros).
  *
  * Error bound: |out - ref| <= tol * sum_k |w_k * a_k| with tol = 1e-4 for quantized weights
  * and 1e-5 for F32/F16/BF16 (observed errors are ~1e-7..1e-6: the kernels differ from the
@@ -265,13 +268,15 @@ static void test_multi_job(void **state) {
         {FN_F16, 64, 9, 2},    {FN_Q4_0, 256, 0, 2}, {FN_MXFP4, 1024, 300, 5},
         {FN_Q5_K, 256, 3, 0},  {FN_BF16, 48, 64, 7},
         /* several chunks of the prefill (panel) kernels */
-        {FN_Q4_K, 512, 600, 20}, {FN_Q8_0, 64, 530, 9}, {FN_Q6_K, 256, 300, 13},
+        /* (partial K chunks: 10 super-blocks, 19 blocks) */
+        {FN_Q4_K, 512, 600, 20}, {FN_Q8_0, 608, 530, 9}, {FN_Q6_K, 2560, 300, 13},
+        {FN_MXFP4, 608, 40, 33},
     };
     enum { N = sizeof spec / sizeof spec[0] };
     problem p[N];
     mm_act act[N];
     for (int i = 0; i < N; i++) {
-        problem_init(&p[i], spec[i].type, spec[i].n_in, spec[i].n_out, 20, 77 + (uint64_t)i);
+        problem_init(&p[i], spec[i].type, spec[i].n_in, spec[i].n_out, 40, 77 + (uint64_t)i);
         act[i] = problem_act(&p[i]);
     }
     for (size_t li = 0; li < FN_ARRAY_LEN(levels); li++) {
