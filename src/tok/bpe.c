@@ -335,6 +335,6 @@ int bpe_encode_word(const bpe_model *m, bpe_scratch *s, const char *word, size_t
     } else if (merge_word(m, s, w, n, out))
         return -1;
 
-    wordcache_put(&s->cache, h, word, n, out->v + start, out->n - start);
+    wordcache_put(&s->cache, h, word, n, out->n > start ? out->v + start : NULL, out->n - start);
     return 0;
 }

@@ -22,6 +22,7 @@ typedef struct {
 } sbuf;
 
 static int put(sbuf *s, const void *p, size_t n) {
+    if (!n) return 0;
     if (s->n + n > s->cap) {
         size_t cap = s->cap ? s->cap : 4096;
         while (cap < s->n + n) cap *= 2;

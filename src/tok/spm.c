@@ -267,7 +267,7 @@ int spm_encode(const spm_model *m, spm_scratch *s, const char *text, size_t n, b
         if (!hit) {
             size_t at = out->n;
             if (merge_chunk(m, s, chunk, i) || emit_chunk(m, s, chunk, out)) return -1;
-            wordcache_put(&s->cache, h, ct, cn, out->v + at, out->n - at);
+            wordcache_put(&s->cache, h, ct, cn, out->n > at ? out->v + at : NULL, out->n - at);
         }
         chunk = i;
         prev_key = key;

@@ -47,7 +47,7 @@ static bool grow_table(wordcache *c) {
 }
 
 static bool reserve(void **p, size_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return true;
+    if (*p && need <= *cap) return true;
     size_t nc = *cap ? *cap : 4096;
     while (nc < need) nc *= 2;
     void *q = realloc(*p, nc * elem);
@@ -63,9 +63,11 @@ int wordcache_get(wordcache *c, const char *word, size_t n, uint64_t *hash, idve
     if (!c->tab && !grow_table(c)) return 0;
     const wordcache_entry *e = find(c, *hash, word, n);
     if (!e->wlen) return 0;
-    if (idvec_reserve(out, e->nids)) return -1;
-    memcpy(out->v + out->n, c->ids + e->ioff, e->nids * sizeof(int32_t));
-    out->n += e->nids;
+    if (e->nids) {
+        if (idvec_reserve(out, e->nids)) return -1;
+        memcpy(out->v + out->n, c->ids + e->ioff, e->nids * sizeof(int32_t));
+        out->n += e->nids;
+    }
     return 1;
 }
 
@@ -79,7 +81,7 @@ void wordcache_put(wordcache *c, uint64_t hash, const char *word, size_t n, cons
     wordcache_entry *e = find(c, hash, word, n);
     if (e->wlen) return; /* already there */
     memcpy(c->words + c->words_n, word, n);
-    memcpy(c->ids + c->ids_n, ids, nids * sizeof *ids);
+    if (nids) memcpy(c->ids + c->ids_n, ids, nids * sizeof *ids);
     *e = (wordcache_entry){hash, (uint32_t)c->words_n, (uint32_t)n, (uint32_t)c->ids_n, (uint32_t)nids};
     c->words_n += n;
     c->ids_n += nids;

@@ -32,7 +32,8 @@ void wordcache_free(wordcache *c);
  * for wordcache_put. */
 int wordcache_get(wordcache *c, const char *word, size_t n, uint64_t *hash, idvec *out);
 
-/* Remembers ids[0..nids) for word (hash from wordcache_get). Failures to allocate only
+/* Remembers ids[0..nids) for word (hash from wordcache_get); ids may be NULL when nids
+ * is 0. Failures to allocate only
  * mean the word is not remembered. */
 void wordcache_put(wordcache *c, uint64_t hash, const char *word, size_t n, const int32_t *ids,
                    size_t nids);
