@@ -218,9 +218,8 @@ AI __m128i q3k_scales(const uint8_t *q) {
     return _mm_sub_epi8(v, _mm_set1_epi8(32));
 }
 
-/* Codes, sub-block scales (i16) and, for Q2_K, mins (i16) of one super-block. */
-AI void k16_unpack(const uint8_t *blk, const int kind, __m512i W[4], __m256i *sc16, __m256i *mn16,
-                   float *d, float *dmin) {
+/* Unsigned codes of one super-block: register k = elements 64k..64k+63. */
+AI void k16_codes(const uint8_t *blk, const int kind, __m512i W[4]) {
     if (kind == K16_Q6) {
         const block_q6_K *x = (const void *)blk;
         const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
@@ -236,8 +235,6 @@ AI void k16_unpack(const uint8_t *blk, const int kind, __m512i W[4], __m256i *sc
             W[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
                                            _mm512_and_si512(_mm512_srlv_epi16(qh, sh_b), m30));
         }
-        *sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)x->scales));
-        *d = f16(x->d);
         return;
     }
     /* Q3_K / Q2_K: element 128h + 32s + l is bits 2s..2s+1 of qs[32h + l] */
@@ -249,16 +246,27 @@ AI void k16_unpack(const uint8_t *blk, const int kind, __m512i W[4], __m256i *sc
                                               _mm256_set1_epi16((short)(2 * s0 + 2)), 1);
         W[k] = _mm512_and_si512(_mm512_srlv_epi16(bcast256(qs + 32 * h), sh), m3);
     }
-    if (kind == K16_Q3) {
-        const block_q3_K *x = (const void *)blk;
-        /* the third bit: bit 4h + s of hmask[l], adding 4 */
-        const __m512i hm = bcast256(x->hmask);
+    if (kind == K16_Q3) { /* the third bit: bit 4h + s of hmask[l], adding 4 */
+        const __m512i hm = bcast256(((const block_q3_K *)blk)->hmask);
         for (int k = 0; k < 4; k++) {
             const int b = 4 * (k / 2) + 2 * (k % 2);
             const __m512i bits = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << b)),
                                                     _mm256_set1_epi8((char)(1 << (b + 1))), 1);
             W[k] = _mm512_mask_add_epi8(W[k], _mm512_test_epi8_mask(hm, bits), W[k], _mm512_set1_epi8(4));
         }
+    }
+}
+
+/* Codes, sub-block scales (i16) and, for Q2_K, mins (i16) of one super-block. */
+AI void k16_unpack(const uint8_t *blk, const int kind, __m512i W[4], __m256i *sc16, __m256i *mn16,
+                   float *d, float *dmin) {
+    k16_codes(blk, kind, W);
+    if (kind == K16_Q6) {
+        const block_q6_K *x = (const void *)blk;
+        *sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)x->scales));
+        *d = f16(x->d);
+    } else if (kind == K16_Q3) {
+        const block_q3_K *x = (const void *)blk;
         *sc16 = _mm256_cvtepi8_epi16(q3k_scales(x->scales));
         *d = f16(x->d);
     } else {
@@ -432,78 +440,159 @@ AI void transpose16_store(const __m512i r[16], __m512i *dst) {
     }
 }
 
-/* Repacks super-blocks sb0..sb0+nsb-1 of nr (<= 16) rows; missing rows are zero. */
+/* ---- per-row fields of 16 rows at once: gathers put row r's value in lane r, which is
+ * exactly the panel layout (no transposition, no scalar work per row) ---- */
+
+/* The dword at byte `off` of each row's block (rows outside rm read as 0). */
+AI __m512i rows_dword(const uint8_t *blk, __m512i roffs, __mmask16 rm, int off) {
+    return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rm, roffs, blk + off, 1);
+}
+AI __m512 f16_lo(__m512i v) { return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v)); }
+AI __m512 f16_hi(__m512i v) { return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(v, 16))); }
+/* byte k of every lane, unsigned / sign-extended */
+AI __m512i byte_u(__m512i v, int k) {
+    return _mm512_and_si512(_mm512_srli_epi32(v, 8 * k), _mm512_set1_epi32(0xff));
+}
+AI __m512i byte_s(__m512i v, int k) { return _mm512_srai_epi32(_mm512_slli_epi32(v, 24 - 8 * k), 24); }
+/* two i16 values (low 16 bits of a and b) as one dword */
+AI __m512i i16_pair(__m512i a, __m512i b) {
+    return _mm512_or_si512(_mm512_and_si512(a, _mm512_set1_epi32(0xffff)), _mm512_slli_epi32(b, 16));
+}
+
+/* Scales of super-block blk of the 16 rows (at blk + roffs[r]) into the panel. */
+AI void kq_scales(kq_panel *P, int i, const uint8_t *blk, __m512i roffs, __mmask16 rm, const int kind) {
+    if (kind == KP_Q4_K || kind == KP_Q5_K) { /* d, dmin, scales[12] at 0, 2, 4 */
+        const __m512i dd = rows_dword(blk, roffs, rm, 0);
+        const __m512i u0 = rows_dword(blk, roffs, rm, 4), u1 = rows_dword(blk, roffs, rm, 8),
+                      u2 = rows_dword(blk, roffs, rm, 12);
+        const __m512i m6 = _mm512_set1_epi32(0x3f3f3f3f), m4 = _mm512_set1_epi32(0x0f0f0f0f),
+                      m2 = _mm512_set1_epi32(0x30303030);
+        const __m512i sc[2] = {_mm512_and_si512(u0, m6),
+                               _mm512_or_si512(_mm512_and_si512(u2, m4),
+                                               _mm512_and_si512(_mm512_srli_epi32(u0, 2), m2))};
+        const __m512i mn[2] = {_mm512_and_si512(u1, m6),
+                               _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u2, 4), m4),
+                                               _mm512_and_si512(_mm512_srli_epi32(u1, 2), m2))};
+        const __m512 d = f16_lo(dd);
+        for (int s = 0; s < 8; s++) {
+            P->scale[i][s] = _mm512_mul_ps(_mm512_cvtepi32_ps(byte_u(sc[s / 4], s % 4)), d);
+            const __m512i m = byte_u(mn[s / 4], s % 4);
+            P->pair[i][s] = i16_pair(m, m);
+        }
+        P->pair_scale[i] = _mm512_sub_ps(_mm512_setzero_ps(), f16_hi(dd));
+        return;
+    }
+    __m512i b[4]; /* the 16 scale bytes (or nibble pairs), 4 per lane each */
+    __m512 d, pair_scale;
+    if (kind == KP_Q6_K) { /* scales[16] at 192, d at 208 */
+        for (int k = 0; k < 4; k++) b[k] = rows_dword(blk, roffs, rm, 192 + 4 * k);
+        d = f16_hi(rows_dword(blk, roffs, rm, 206));
+        pair_scale = _mm512_mul_ps(d, _mm512_set1_ps(-32));
+    } else if (kind == KP_Q3_K) { /* scales[12] at 96, d at 108: unpack as q3k_scales */
+        const __m512i u0 = rows_dword(blk, roffs, rm, 96), u1 = rows_dword(blk, roffs, rm, 100),
+                      u2 = rows_dword(blk, roffs, rm, 104);
+        const __m512i m4 = _mm512_set1_epi32(0x0f0f0f0f), m2 = _mm512_set1_epi32(0x03030303);
+        b[0] = _mm512_or_si512(_mm512_and_si512(u0, m4), _mm512_slli_epi32(_mm512_and_si512(u2, m2), 4));
+        b[1] = _mm512_or_si512(_mm512_and_si512(u1, m4),
+                               _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u2, 2), m2), 4));
+        b[2] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u0, 4), m4),
+                               _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u2, 4), m2), 4));
+        b[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u1, 4), m4),
+                               _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u2, 6), m2), 4));
+        d = f16_hi(rows_dword(blk, roffs, rm, 106));
+        pair_scale = _mm512_mul_ps(d, _mm512_set1_ps(-4));
+    } else { /* Q2_K: scales[16] at 0 (low nibble scale, high nibble min), d, dmin at 80 */
+        for (int k = 0; k < 4; k++) b[k] = rows_dword(blk, roffs, rm, 4 * k);
+        const __m512i dd = rows_dword(blk, roffs, rm, 80);
+        d = f16_lo(dd);
+        pair_scale = _mm512_sub_ps(_mm512_setzero_ps(), f16_hi(dd));
+    }
+    __m512i sc[16], pm[16];
+    for (int j = 0; j < 16; j++) {
+        const __m512i v = b[j / 4];
+        if (kind == KP_Q6_K) {
+            sc[j] = pm[j] = byte_s(v, j % 4);
+        } else if (kind == KP_Q3_K) {
+            sc[j] = pm[j] = _mm512_sub_epi32(byte_u(v, j % 4), _mm512_set1_epi32(32));
+        } else {
+            const __m512i x = byte_u(v, j % 4);
+            sc[j] = _mm512_and_si512(x, _mm512_set1_epi32(0x0f));
+            pm[j] = _mm512_srli_epi32(x, 4);
+        }
+        P->scale[i][j] = _mm512_mul_ps(_mm512_cvtepi32_ps(sc[j]), d);
+    }
+    for (int j = 0; j < 8; j++) P->pair[i][j] = i16_pair(pm[2 * j], pm[2 * j + 1]);
+    P->pair_scale[i] = pair_scale;
+}
+
+/* Repacks super-blocks sb0..sb0+nsb-1 of nr (<= 16) rows; missing rows are zero. The codes
+ * are gathered too (except Q6_K's): 4 consecutive codes of each row come from one dword of
+ * each row's block, so a gather of that dword across the rows is directly a panel register. */
 AI void kq_pack(kq_panel *P, const uint8_t *w, size_t w_stride, int nr, int64_t sb0, int nsb,
                 const int kind) {
-    const __m512i m4 = _mm512_set1_epi8(0x0f);
-    const __m512i shift_hi = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
+    const size_t bsz = kind == KP_Q4_K ? sizeof(block_q4_K) : kind == KP_Q5_K ? sizeof(block_q5_K)
+                     : kind == KP_Q6_K ? sizeof(block_q6_K) : kind == KP_Q3_K ? sizeof(block_q3_K)
+                     : sizeof(block_q2_K);
+    const __m512i roffs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                             _mm512_set1_epi32((int)w_stride));
+    const __mmask16 rm = (__mmask16)((1u << nr) - 1);
+    const __m512i n4 = _mm512_set1_epi32(0x0f0f0f0f), n2 = _mm512_set1_epi32(0x03030303),
+                  n1 = _mm512_set1_epi32(0x01010101);
     for (int i = 0; i < nsb; i++) {
-        __m512i U[4][PN_ROWS];
-        float scale[16][PN_ROWS];
-        int32_t pair[8][PN_ROWS];
-        float pair_scale[PN_ROWS];
-        for (int r = 0; r < PN_ROWS; r++) {
-            if (r >= nr) {
-                for (int g = 0; g < 4; g++) U[g][r] = _mm512_setzero_si512();
-                for (int s = 0; s < 16; s++) scale[s][r] = 0;
-                for (int s = 0; s < 8; s++) pair[s][r] = 0;
-                pair_scale[r] = 0;
-                continue;
-            }
-            const uint8_t *row = w + (size_t)r * w_stride;
-            if (kp_sub16(kind)) {
-                const int k16 = kind == KP_Q6_K ? K16_Q6 : kind == KP_Q3_K ? K16_Q3 : K16_Q2;
+        const uint8_t *blk = w + (size_t)(sb0 + i) * bsz; /* this super-block of row 0 */
+        if (kind == KP_Q6_K) {
+            /* Q6_K's codes need three gathers per four registers: unpacking each row and
+             * transposing measured faster */
+            __m512i U[4][PN_ROWS];
+            for (int r = 0; r < PN_ROWS; r++) {
                 __m512i W[4];
-                __m256i sc16, mn16 = _mm256_setzero_si256();
-                float d, dmin = 0;
-                k16_unpack(row + (size_t)(sb0 + i) * k16_block_bytes(k16), k16, W, &sc16, &mn16, &d, &dmin);
+                if (r < nr) k16_codes(blk + (size_t)r * w_stride, K16_Q6, W);
+                else W[0] = W[1] = W[2] = W[3] = _mm512_setzero_si512();
                 for (int g = 0; g < 4; g++) U[g][r] = W[g];
-                int16_t sc[16], mn[16];
-                _mm256_storeu_si256((void *)sc, sc16);
-                _mm256_storeu_si256((void *)mn, mn16);
-                /* the bsum pairs are multiplied by the scales (Q6_K, Q3_K: times the code offset)
-                 * or by the mins (Q2_K) */
-                const int16_t *pm = kind == KP_Q2_K ? mn : sc;
-                for (int j = 0; j < 16; j++) scale[j][r] = d * sc[j];
-                for (int j = 0; j < 8; j++)
-                    pair[j][r] = (int32_t)((uint32_t)(uint16_t)pm[2 * j] | (uint32_t)(uint16_t)pm[2 * j + 1] << 16);
-                pair_scale[r] = kind == KP_Q6_K ? -32 * d : kind == KP_Q3_K ? -4 * d : -dmin;
-            } else {
-                const uint8_t *qs, *scales;
-                uint16_t dh, dminh;
-                __m512i qhb = _mm512_setzero_si512();
-                if (kind == KP_Q5_K) {
-                    const block_q5_K *x = (const block_q5_K *)row + sb0 + i;
-                    qs = x->qs, scales = x->scales, dh = x->d, dminh = x->dmin;
-                    qhb = bcast256(x->qh);
-                } else {
-                    const block_q4_K *x = (const block_q4_K *)row + sb0 + i;
-                    qs = x->qs, scales = x->scales, dh = x->d, dminh = x->dmin;
-                }
+            }
+            for (int g = 0; g < 4; g++) transpose16_store(U[g], P->q[i] + 16 * g);
+            kq_scales(P, i, blk, roffs, rm, kind);
+            continue;
+        }
+        __m512i *q = P->q[i];
+        if (kind == KP_Q4_K || kind == KP_Q5_K) {
+            /* element 64g + l: low nibble of qs[32g + l]; 64g + 32 + l: its high nibble;
+             * Q5_K: 5th bits from qh[l] bits 2g, 2g+1 */
+            const int qs_off = kind == KP_Q5_K ? (int)offsetof(block_q5_K, qs) : (int)offsetof(block_q4_K, qs);
+            for (int k = 0; k < 8; k++) {
+                const __m512i h = kind == KP_Q5_K ? rows_dword(blk, roffs, rm, (int)offsetof(block_q5_K, qh) + 4 * k)
+                                                  : _mm512_setzero_si512();
                 for (int g = 0; g < 4; g++) {
-                    __m512i v = _mm512_and_si512(_mm512_srlv_epi16(bcast256(qs + 32 * g), shift_hi), m4);
+                    const __m512i v = rows_dword(blk, roffs, rm, qs_off + 32 * g + 4 * k);
+                    __m512i lo = _mm512_and_si512(v, n4), hi = _mm512_and_si512(_mm512_srli_epi32(v, 4), n4);
                     if (kind == KP_Q5_K) {
-                        const __m512i bits = _mm512_inserti64x4(
-                            _mm512_set1_epi8((char)(1 << (2 * g))), _mm256_set1_epi8((char)(2 << (2 * g))), 1);
-                        v = _mm512_mask_add_epi8(v, _mm512_test_epi8_mask(qhb, bits), v, _mm512_set1_epi8(16));
+                        lo = _mm512_or_si512(lo, _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 2 * g), n1), 4));
+                        hi = _mm512_or_si512(hi, _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 2 * g + 1), n1), 4));
                     }
-                    U[g][r] = v;
+                    _mm512_store_si512(q + 16 * g + k, lo);
+                    _mm512_store_si512(q + 16 * g + 8 + k, hi);
                 }
-                uint64_t sc, mn;
-                k4_scale_bytes(scales, &sc, &mn);
-                const float d = f16(dh), dmin = f16(dminh);
-                for (int s = 0; s < 8; s++) {
-                    scale[s][r] = d * (float)((sc >> (8 * s)) & 0xff);
-                    pair[s][r] = (int32_t)(((mn >> (8 * s)) & 0xff) * 0x10001u);
+            }
+        } else {
+            /* Q3_K / Q2_K: element 128h + 32s + l is bits 2s..2s+1 of qs[32h + l]; Q3_K adds
+             * 4 when bit 4h + s of hmask[l] is set */
+            const int qs_off = kind == KP_Q3_K ? (int)offsetof(block_q3_K, qs) : (int)offsetof(block_q2_K, qs);
+            for (int k = 0; k < 8; k++) {
+                const __m512i hm = kind == KP_Q3_K ? rows_dword(blk, roffs, rm, (int)offsetof(block_q3_K, hmask) + 4 * k)
+                                                   : _mm512_setzero_si512();
+                for (int h = 0; h < 2; h++) {
+                    const __m512i v = rows_dword(blk, roffs, rm, qs_off + 32 * h + 4 * k);
+                    for (int s2 = 0; s2 < 4; s2++) {
+                        __m512i c = _mm512_and_si512(_mm512_srli_epi32(v, 2 * s2), n2);
+                        if (kind == KP_Q3_K)
+                            c = _mm512_or_si512(c, _mm512_slli_epi32(
+                                                       _mm512_and_si512(_mm512_srli_epi32(hm, 4 * h + s2), n1), 2));
+                        _mm512_store_si512(q + 32 * h + 8 * s2 + k, c);
+                    }
                 }
-                for (int s = 8; s < 16; s++) scale[s][r] = 0;
-                pair_scale[r] = -dmin;
             }
         }
-        for (int g = 0; g < 4; g++) transpose16_store(U[g], P->q[i] + 16 * g);
-        for (int s = 0; s < 16; s++) P->scale[i][s] = _mm512_loadu_ps(scale[s]);
-        for (int s = 0; s < 8; s++) P->pair[i][s] = _mm512_loadu_si512(pair[s]);
-        P->pair_scale[i] = _mm512_loadu_ps(pair_scale);
+        kq_scales(P, i, blk, roffs, rm, kind);
     }
 }
 
@@ -835,42 +924,23 @@ typedef struct {
     float sd[LP_MAX_ACTS][LP_BLOCKS];    /* sum(a) * d, for the min term */
 } lg_actsums;
 
-/* Block scale (and min) of one weight block. */
-AI void lg_block_scale(const uint8_t *p, const int kind, float *d, float *m) {
-    switch (kind) {
-    case L_Q8_0: *d = f16(((const block_q8_0 *)p)->d); break;
-    case L_Q4_0: *d = f16(((const block_q4_0 *)p)->d); break;
-    case L_Q4_1: *d = f16(((const block_q4_1 *)p)->d), *m = f16(((const block_q4_1 *)p)->m); break;
-    case L_Q5_0: *d = f16(((const block_q5_0 *)p)->d); break;
-    case L_Q5_1: *d = f16(((const block_q5_1 *)p)->d), *m = f16(((const block_q5_1 *)p)->m); break;
-    default: *d = e8m0_half(((const block_mxfp4 *)p)->e); break;
-    }
-}
-
 AI void lg_pack(lg_panel *P, const uint8_t *w, size_t w_stride, int nr, int64_t b0, int nblk,
                 const int kind) {
     __m512i U[LP_BLOCKS / 2][PN_ROWS];
-    float d[LP_BLOCKS][PN_ROWS], m[LP_BLOCKS][PN_ROWS];
     const size_t bsz = lg_block_bytes(kind);
     const int pairs = (nblk + 1) / 2;
     for (int r = 0; r < PN_ROWS; r++) {
-        if (r >= nr) {
-            for (int g = 0; g < pairs; g++) U[g][r] = _mm512_setzero_si512();
-            for (int b = 0; b < nblk; b++) d[b][r] = m[b][r] = 0;
-            continue;
-        }
         const uint8_t *row = w + (size_t)r * w_stride;
-        for (int g = 0; g < pairs; g++) U[g][r] = lg_codes(row, b0 + 2 * g, kind, 2 * g + 1 < nblk);
-        for (int b = 0; b < nblk; b++) {
-            m[b][r] = 0;
-            lg_block_scale(row + (size_t)(b0 + b) * bsz, kind, &d[b][r], &m[b][r]);
-        }
+        for (int g = 0; g < pairs; g++)
+            U[g][r] = r < nr ? lg_codes(row, b0 + 2 * g, kind, 2 * g + 1 < nblk) : _mm512_setzero_si512();
     }
     for (int g = 0; g < pairs; g++) transpose16_store(U[g], P->q + 16 * g);
-    for (int b = 0; b < nblk; b++) {
-        P->d[b] = _mm512_loadu_ps(d[b]);
-        P->m[b] = _mm512_loadu_ps(m[b]);
-    }
+    /* scales (and mins) of 16 rows at once: lane r = row r, as the panel wants them */
+    const __m512i roffs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                             _mm512_set1_epi32((int)w_stride));
+    const __mmask16 rm = (__mmask16)((1u << nr) - 1);
+    for (int b = 0; b < nblk; b++)
+        P->d[b] = lg_gather_scales(w + (size_t)(b0 + b) * bsz, roffs, rm, kind, &P->m[b]);
 }
 
 /* Sums and scales of blocks b0.. of activation rows a0.. (na rows). */
