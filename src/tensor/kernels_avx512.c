@@ -19,14 +19,6 @@
 
 AI float f16(uint16_t h) { return _cvtsh_ss(h); }
 
-/* MXFP4's E8M0 scale, halved to pair with the doubled E2M1 table (tensor_e8m0_to_f32_half). */
-AI float e8m0_half(uint8_t e) {
-    const uint32_t bits = e < 2 ? 0x00200000u << e : (uint32_t)(e - 1) << 23;
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
 /* Decode streams weights from DRAM faster when we ask for them this far ahead of use than
  * when the hardware prefetchers guess (measured: ~6 -> ~10 GB/s on one core). */
 #define PREFETCH_BYTES 3072
