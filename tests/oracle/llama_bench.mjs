@@ -11,7 +11,7 @@ const llama = await getLlama({gpu: false, build: "never", logLevel: "error", max
 const model = await llama.loadModel({modelPath, gpuLayers: 0});
 const context = await model.createContext({contextSize: p + n + 64, batchSize: Math.max(p, 1), sequences: 1,
                                            threads: {ideal: threads, min: threads}, flashAttention: fa});
-const nVocab = model.tokens.count ?? 1000;
+const nVocab = model.fileInfo?.metadata?.tokenizer?.ggml?.tokens?.length ?? 700;
 let seed = 1234;
 const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) % Math.min(nVocab, 1000);
 const prompt = Array.from({length: p}, rand);
