@@ -5,7 +5,7 @@
  * rows, each output the full-length dot product. The driver chooses the tiles (cache
  * blocking, threads, MoE row gathers); kernels only do arithmetic and never allocate. For
  * many activation rows a kernel set may also offer a "gemm" entry point that repacks a block
- * of weight rows into a stack buffer (up to ~64 KB of stack per thread) and reuses it for all
+ * of weight rows into a stack buffer (up to ~70 KB of stack per thread) and reuses it for all
  * activation rows. */
 #ifndef FENNEC_TENSOR_KERNELS_H
 #define FENNEC_TENSOR_KERNELS_H
