@@ -1,5 +1,6 @@
 /* jinja_text.c - UTF-8 helpers with JavaScript string semantics (see jinja_text.h). */
 #include "chat/jinja_text.h"
+#include "tok/utf8.h"
 
 #include <string.h>
 #include <wctype.h>
@@ -58,26 +59,7 @@ uint32_t jtext_decode(const char *s, size_t len, size_t *i) {
 
 size_t jtext_encode(uint32_t cp, char out[4]) {
     if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = JTEXT_REPLACEMENT;
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
+    return (size_t)utf8_encode(cp, out);
 }
 
 size_t jtext_sanitized_len(const char *src, size_t len) {
