@@ -17,7 +17,9 @@ FENNEC="$ROOT/build/fennec"
 CACHE="${FENNEC_CACHE:-$HOME/.cache/fennec}/bench"
 mkdir -p "$CACHE"
 cc -O2 -mavx2 -pthread -o "$CACHE/membw" bench/membw.c
-BW=$("$CACHE/membw" "$THREADS" 2048)
+cc -O2 -o "$CACHE/llama_native" bench/llama_native.c -ldl
+LLAMA_BINS="$ROOT/tests/oracle/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64"
+BW=$("$CACHE/membw" "$THREADS" 2048 2>/dev/null)
 
 model() { # preset type -> path (generated once)
     local f="$CACHE/$1-l4-$2.gguf"
@@ -26,7 +28,7 @@ model() { # preset type -> path (generated once)
 }
 rows=("qwen3-coder-30b-a3b q4_k_m" "qwen3-coder-30b-a3b q8_0" "qwen3-dense q4_k_m")
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), DRAM read bandwidth ($THREADS threads) $BW GB/s"
-echo "fennec: $(git -C "$ROOT" rev-parse --short HEAD), llama.cpp: node-llama-cpp@3.21.1 prebuilt CPU build"
+echo "fennec: $(git -C "$ROOT" rev-parse --short HEAD), llama.cpp: node-llama-cpp@3.21.1 prebuilt CPU build driven natively (bench/llama_native.c)"
 printf "%-28s %9s %9s %7s | %9s %9s %7s | %10s %8s %8s\n" model "pp512 F" "pp512 L" ratio "tg128 F" "tg128 L" ratio "roofline" "F/roof" "L/roof"
 for row in "${rows[@]}"; do
     set -- $row
@@ -36,7 +38,7 @@ for row in "${rows[@]}"; do
     for r in $(seq "$REPS"); do
         j=$("$FENNEC" bench -m "$m" -p 512 -n 128 -t "$THREADS" -r 1 --json)
         fpp+=($(node -p "($j).pp_tokens_per_s")); ftg+=($(node -p "($j).tg_tokens_per_s"))
-        j=$(node tests/oracle/llama_bench.mjs "$m" 512 128 "$THREADS" 1 2>/dev/null)
+        j=$("$CACHE/llama_native" "$LLAMA_BINS" "$m" 512 128 "$THREADS" 1 2>"$CACHE/llama_native.log")
         lpp+=($(node -p "($j).pp_tokens_per_s")); ltg+=($(node -p "($j).tg_tokens_per_s"))
     done
     med() { printf "%s\n" "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -49,4 +51,5 @@ for row in "${rows[@]}"; do
                   f(ftg).padStart(9), f(ltg).padStart(9), (f(ftg/ltg,2)+'x').padStart(7), '|',
                   f(roof).padStart(10), (f(100*ftg/roof,0)+'%').padStart(8), (f(100*ltg/roof,0)+'%').padStart(8));"
 done
+echo "fennec kernels: $("$FENNEC" bench -m "$m" -p 1 -n 1 -t 1 -r 1 --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).kernel))'); llama.cpp CPU backend: $(sed -n 's/.*loaded CPU backend from .*\/\(libggml-cpu-[a-z0-9]*\.so\).*/\1/p' "$CACHE/llama_native.log" | head -1)"
 echo "(tokens/s; F = fennec, L = llama.cpp; roofline = DRAM bandwidth / active weight bytes per token; medians of $REPS runs)"

@@ -16,6 +16,7 @@
 #include "model/attention.h"
 #include "model/ops.h"
 #include "tensor/matmul.h"
+#include "tensor/quant_ref.h"
 #include "tensor/tensor_format.h"
 
 #define ATTN_BLOCK 16 /* tokens per attention work item */
@@ -168,6 +169,13 @@ static void run_norm(forward_ctx *c, const float *w, const float *src, float *ds
 }
 
 /* biases, q/k RMSNorm, RoPE, and writing k/v into the cache */
+/* One K or V row into the cache. A Q8_0 cache is written the way ggml-cpu converts f32 to
+ * Q8_0 on x86 (its activation quantizer, not the reference), as llama.cpp's cache is. */
+static void store_kv(uint32_t type, const float *x, void *dst, int n) {
+    if (type == FN_Q8_0) tensor_quantize_row_q8_0_act(x, dst, n);
+    else tensor_quantize(type, x, dst, n);
+}
+
 static void task_qk_post(void *ctx, int ith, int nth) {
     forward_ctx *c = ctx;
     const model_hparams *hp = &c->m->hp;
@@ -188,8 +196,8 @@ static void task_qk_post(void *ctx, int ith, int nth) {
         if (kn) for (uint32_t h = 0; h < hp->n_head_kv; h++) op_rmsnorm(k + h * hd, k + h * hd, kn, hd, hp->rms_eps);
         op_rope(&c->rope, q, (int)hp->n_head, hd, c->pos[t]);
         op_rope(&c->rope, k, (int)hp->n_head_kv, hd, c->pos[t]);
-        tensor_quantize(kvt, k, kv_k_at(c->kv, c->layer, c->seq[t], c->pos[t]), nk);
-        tensor_quantize(kvt, v, kv_v_at(c->kv, c->layer, c->seq[t], c->pos[t]), nv);
+        store_kv(kvt, k, kv_k_at(c->kv, c->layer, c->seq[t], c->pos[t]), nk);
+        store_kv(kvt, v, kv_v_at(c->kv, c->layer, c->seq[t], c->pos[t]), nv);
     }
 }
 

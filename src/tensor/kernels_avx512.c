@@ -1110,29 +1110,18 @@ FL_TILE(tile_bf16, F_BF16)
 
 /* ================================================================ activation quantizers === */
 
-/* roundf (half away from zero) of every lane, exactly: truncate, then step away from zero
- * when the dropped fraction is at least one half. */
-AI __m512 round_half_away(__m512 v) {
-    const __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    const __m512 frac = _mm512_abs_ps(_mm512_sub_ps(v, t));
-    const __mmask16 up = _mm512_cmp_ps_mask(frac, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
-    const __m512 one = _mm512_or_ps(_mm512_set1_ps(1.0f),
-                                    _mm512_and_ps(v, _mm512_castsi512_ps(_mm512_set1_epi32(INT32_MIN))));
-    return _mm512_mask_add_ps(t, up, t, one);
-}
-
-/* Same bytes as tensor_quantize_row_q8_0_ref (finite inputs). */
+/* Same bytes as tensor_quantize_row_q8_0_act (finite inputs); cvtps rounds half to even. */
 static void quant_q8_0(const float *x, void *vy, int64_t n) {
     block_q8_0 *y = vy;
     for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0) {
         const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
         const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
-        const float d = amax / 127;
-        const float id = d ? 1.0f / d : 0.0f;
+        const float d = amax / 127.f;
+        const float id = amax != 0.0f ? 127.f / amax : 0.0f;
         y[i].d = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
         const __m512 ids = _mm512_set1_ps(id);
-        const __m512i q0 = _mm512_cvtps_epi32(round_half_away(_mm512_mul_ps(v0, ids)));
-        const __m512i q1 = _mm512_cvtps_epi32(round_half_away(_mm512_mul_ps(v1, ids)));
+        const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, ids));
+        const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, ids));
         _mm_storeu_si128((void *)y[i].qs, _mm512_cvtsepi32_epi8(q0));
         _mm_storeu_si128((void *)(y[i].qs + 16), _mm512_cvtsepi32_epi8(q1));
     }

@@ -322,7 +322,7 @@ TILE(bf16)
 /* ---- activation quantizers: the references themselves ---- */
 
 static void quant_q8_0(const float *x, void *dst, int64_t n) {
-    tensor_quantize_row_q8_0_ref(x, dst, n);
+    tensor_quantize_row_q8_0_act(x, dst, n);
 }
 
 static void quant_q8_K(const float *x, void *dst, int64_t n) {

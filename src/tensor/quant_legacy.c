@@ -218,6 +218,21 @@ void tensor_quantize_row_q8_0_ref(const float *x, block_q8_0 *y, int64_t n) {
     }
 }
 
+/* ggml-cpu's x86 quantize_row_q8_0 (its from_float for activations and a Q8_0 KV cache)
+ * rounds differently from the reference: id = 127/amax instead of 1/d, and half to even.
+ * Matching it keeps every int8 activation identical to llama.cpp's. */
+void tensor_quantize_row_q8_0_act(const float *x, block_q8_0 *y, int64_t n) {
+    FN_ASSERT(n % QK8_0 == 0);
+    for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0) {
+        float amax = 0.0f;
+        for (int j = 0; j < QK8_0; j++) amax = fmax_nan(amax, fabsf(x[j]));
+        const float d = amax / 127.f;
+        const float id = amax != 0.0f ? 127.f / amax : 0.0f;
+        y[i].d = fn_f32_to_f16(d);
+        for (int j = 0; j < QK8_0; j++) y[i].qs[j] = (int8_t)trunc_i32(nearbyintf(x[j] * id));
+    }
+}
+
 void tensor_dequantize_row_q8_0(const block_q8_0 *x, float *y, int64_t n) {
     FN_ASSERT(n % QK8_0 == 0);
     for (int64_t i = 0; i < n / QK8_0; i++, y += QK8_0) {

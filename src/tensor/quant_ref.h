@@ -27,6 +27,8 @@ void tensor_quantize_row_q4_1_ref(const float *x, block_q4_1 *y, int64_t n);
 void tensor_quantize_row_q5_0_ref(const float *x, block_q5_0 *y, int64_t n);
 void tensor_quantize_row_q5_1_ref(const float *x, block_q5_1 *y, int64_t n);
 void tensor_quantize_row_q8_0_ref(const float *x, block_q8_0 *y, int64_t n);
+/* Q8_0 as ggml-cpu quantizes activations on x86 (127/amax, round half to even). */
+void tensor_quantize_row_q8_0_act(const float *x, block_q8_0 *y, int64_t n);
 void tensor_quantize_row_q8_1_ref(const float *x, block_q8_1 *y, int64_t n);
 void tensor_quantize_row_mxfp4_ref(const float *x, block_mxfp4 *y, int64_t n);
 void tensor_quantize_row_q2_K_ref(const float *x, block_q2_K *y, int64_t n);

@@ -27,6 +27,7 @@
 #include "kv/kv_cache.h"
 #include "model/attention.h"
 #include "model/ops.h"
+#include "tensor/quant_ref.h"
 #include "tensor/tensor_format.h"
 
 /* ---- the slice of ggml's C API we call (ggml.h / ggml-cpu.h of the oracle's release) ---- */
@@ -325,6 +326,41 @@ static void test_attention_vs_ggml(void **state) {
 
 /* op_expf is within 2 ulp of exp wherever the result is a normal float (ggml: 1.45 ulp
  * plus the final rounding). */
+/* Activations into Q8_0 (what every Q8_0/Q4_0/MXFP4 matmul and a Q8_0 KV cache see): the
+ * same bytes as ggml-cpu's quantize_row_q8_0, ties to even included. */
+static void test_q8_0_act_vs_ggml(void **state) {
+    (void)state;
+    require_ggml();
+    void (*quantize)(const float *, void *, int64_t) =
+        (void (*)(const float *, void *, int64_t))dlsym(G.cpu, "quantize_row_q8_0");
+    if (!quantize) {
+        print_message("quantize_row_q8_0 not exported by this ggml build: skipping\n");
+        skip();
+    }
+    enum { N = 4096 };
+    static float x[N];
+    static block_q8_0 want[N / QK8_0], got[N / QK8_0];
+    fn_rng r;
+    fn_rng_seed(&r, 77);
+    for (int kind = 0; kind < 4; kind++) {
+        for (int i = 0; i < N; i++) {
+            switch (kind) {
+            case 0: x[i] = (float)fn_rng_normal(&r); break;
+            case 1: x[i] = (float)(fn_rng_normal(&r) * 1e-3); break;
+            case 2: x[i] = (float)((int)(fn_rng_uniform(&r) * 509) - 254) * 0.5f; break; /* halves */
+            default: x[i] = i % 64 < 32 ? 0.0f : (float)fn_rng_normal(&r); break;
+            }
+        }
+        if (kind == 2)
+            for (int b = 0; b < N / QK8_0; b++) x[b * QK8_0] = 127.0f; /* id = 1: the halves are ties */
+        quantize(x, want, N);
+        tensor_quantize_row_q8_0_act(x, got, N);
+        for (int b = 0; b < N / QK8_0; b++)
+            if (memcmp(&want[b], &got[b], sizeof want[b]))
+                fail_msg("kind %d: block %d differs from ggml's quantize_row_q8_0", kind, b);
+    }
+}
+
 static void test_expf_accuracy(void **state) {
     (void)state;
     for (float x = -87.0f; x < 88.5f; x += 0.00731f) {
@@ -343,6 +379,7 @@ int main(void) {
         cmocka_unit_test(test_rmsnorm_vs_ggml),   cmocka_unit_test(test_rope_vs_ggml),
         cmocka_unit_test(test_swiglu_vs_ggml),    cmocka_unit_test(test_route_softmax_vs_ggml),
         cmocka_unit_test(test_attention_vs_ggml), cmocka_unit_test(test_expf_accuracy),
+        cmocka_unit_test(test_q8_0_act_vs_ggml),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
