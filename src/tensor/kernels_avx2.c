@@ -31,6 +31,7 @@ AI float e8m0_half(uint8_t e) {
     return f;
 }
 
+/* ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)): ggml's order, which the Q8_0 kernels follow. */
 AI float hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -430,6 +431,9 @@ AI __m256i lg_weights(const uint8_t *p, const int kind, float *d, float *m) {
     }
 }
 
+/* Per output, 8 lanes each summing one 4-byte group of every block, one fused multiply-add
+ * per block, then hsum: the order of ggml's Q8_0 dot product, so Q8_0 results are bit for
+ * bit llama.cpp's (Q8_0 therefore has no panel kernel, whose sums run per block). */
 AI void lg_tile(const mm_tile *t, int r0, const int NR, const int NC, const int kind, const bool vnni) {
     const uint8_t *wr[LG_MAX_ROWS];
     const block_q8_0 *a[LG_MAX_COLS];
@@ -890,7 +894,6 @@ AI void lg_gemm(const mm_gemm *g, const int kind) {
     }
 }
 
-static void gemm_q8_0(const mm_gemm *g) { lg_gemm(g, L_Q8_0); }
 static void gemm_q4_0(const mm_gemm *g) { lg_gemm(g, L_Q4_0); }
 static void gemm_q4_1(const mm_gemm *g) { lg_gemm(g, L_Q4_1); }
 static void gemm_q5_0(const mm_gemm *g) { lg_gemm(g, L_Q5_0); }
@@ -1089,7 +1092,7 @@ void mm_kernels_avx2(mm_kernel_set *ks, const fn_cpu_features *f) {
         static const struct { uint32_t type; mm_gemm_fn fn; int64_t min_n; } panels[] = {
             {FN_Q4_K, gemm_q4_K, GEMM_MIN_N_KQ}, {FN_Q5_K, gemm_q5_K, GEMM_MIN_N_KQ},
             {FN_Q6_K, gemm_q6_K, GEMM_MIN_N_KQ}, {FN_Q3_K, gemm_q3_K, GEMM_MIN_N_KQ},
-            {FN_Q2_K, gemm_q2_K, GEMM_MIN_N_KQ}, {FN_Q8_0, gemm_q8_0, GEMM_MIN_N_LG},
+            {FN_Q2_K, gemm_q2_K, GEMM_MIN_N_KQ},
             {FN_Q4_0, gemm_q4_0, GEMM_MIN_N_LG}, {FN_Q4_1, gemm_q4_1, GEMM_MIN_N_LG},
             {FN_Q5_0, gemm_q5_0, GEMM_MIN_N_LG}, {FN_Q5_1, gemm_q5_1, GEMM_MIN_N_LG},
             {FN_MXFP4, gemm_mxfp4, GEMM_MIN_N_LG},

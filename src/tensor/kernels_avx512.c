@@ -797,16 +797,28 @@ AI __m512 lg_gather_scales(const uint8_t *p, __m512i offs, __mmask16 m, const in
     return _mm512_maskz_mov_ps(m, _mm512_castsi512_ps(bits));
 }
 
+/* ggml's reduction of 8 lanes: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)). */
+AI float hsum8_ggml(__m256 v) {
+    __m128 x = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_movehdup_ps(x));
+    return _mm_cvtss_f32(x);
+}
+
 /* NR weight rows x NC activation rows, all blocks, in groups of 16 blocks whose scales are
- * fetched together; each pair of blocks then takes its two scales with one permute. */
+ * fetched together; each pair of blocks then takes its two scales with one permute.
+ * Summation order is ggml's (ggml_vec_dot_q8_0_q8_0 and llamafile's Q8_0 tiles): 8 float
+ * lanes per output, lane k taking the integer dot of bytes 4k..4k+3 of each block in turn,
+ * one fused multiply-add per block, then hsum8_ggml. With Q8 activations downstream, any
+ * other order flips roundings that grow into visible differences from llama.cpp. */
 AI void lg_tile(const mm_tile *t, int r0, const int NR, const int NC, const int kind) {
     const uint8_t *wr[LG_MAX_ROWS];
     const block_q8_0 *a[LG_MAX_COLS];
     for (int r = 0; r < NR; r++) wr[r] = t->w + (size_t)(r0 + r) * t->w_stride;
     for (int c = 0; c < NC; c++) a[c] = (const block_q8_0 *)t->act[c];
-    __m512 acc[LG_MAX_ROWS][LG_MAX_COLS];
+    __m256 acc[LG_MAX_ROWS][LG_MAX_COLS];
     for (int r = 0; r < NR; r++)
-        for (int c = 0; c < NC; c++) acc[r][c] = _mm512_setzero_ps();
+        for (int c = 0; c < NC; c++) acc[r][c] = _mm256_setzero_ps();
     const int off = lg_offset(kind);
     const bool has_min = kind == L_Q4_1 || kind == L_Q5_1;
     const size_t bsz = lg_block_bytes(kind);
@@ -852,17 +864,31 @@ AI void lg_tile(const mm_tile *t, int r0, const int NR, const int NC, const int 
                 prefetch_ahead(wr[r] + (size_t)bb * bsz, 2 * bsz);
                 const __m512i W = lg_codes(wr[r], bb, kind, two);
                 for (int c = 0; c < NC; c++) {
+                    /* lanes 0-7: block bb, 8-15: block bb+1; folded in block order */
                     const __m512 p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(base[c], W, A[c]));
-                    acc[r][c] = _mm512_fmadd_ps(p, _mm512_permutexvar_ps(pidx, dd[r][c]), acc[r][c]);
-                    if (has_min)
-                        acc[r][c] = _mm512_fmadd_ps(sa[c], _mm512_permutexvar_ps(pidx, dm[r][c]), acc[r][c]);
+                    const __m512 d = _mm512_permutexvar_ps(pidx, dd[r][c]);
+                    acc[r][c] = _mm256_fmadd_ps(_mm512_castps512_ps256(d), _mm512_castps512_ps256(p), acc[r][c]);
+                    if (has_min) {
+                        const __m512 mm = _mm512_permutexvar_ps(pidx, dm[r][c]);
+                        acc[r][c] = _mm256_fmadd_ps(_mm512_castps512_ps256(sa[c]), _mm512_castps512_ps256(mm),
+                                                    acc[r][c]);
+                    }
+                    if (two) {
+                        acc[r][c] = _mm256_fmadd_ps(_mm512_extractf32x8_ps(d, 1), _mm512_extractf32x8_ps(p, 1),
+                                                    acc[r][c]);
+                        if (has_min) {
+                            const __m512 mm = _mm512_permutexvar_ps(pidx, dm[r][c]);
+                            acc[r][c] = _mm256_fmadd_ps(_mm512_extractf32x8_ps(sa[c], 1),
+                                                        _mm512_extractf32x8_ps(mm, 1), acc[r][c]);
+                        }
+                    }
                 }
             }
         }
     }
     for (int r = 0; r < NR; r++)
         for (int c = 0; c < NC; c++)
-            t->out[(size_t)c * t->out_stride + (size_t)(r0 + r)] = _mm512_reduce_add_ps(acc[r][c]);
+            t->out[(size_t)c * t->out_stride + (size_t)(r0 + r)] = hsum8_ggml(acc[r][c]);
 }
 
 #define LG_COLS(t, r, NR, kind)                         \
@@ -1020,7 +1046,87 @@ AI void lg_gemm(const mm_gemm *g, const int kind) {
     }
 }
 
-static void gemm_q8_0(const mm_gemm *g) { lg_gemm(g, L_Q8_0); }
+/* ---- Q8_0 panels, in ggml's summation order ----
+ * Q8_0 results must be bit for bit llama.cpp's (see lg_tile), so each output keeps 8 float
+ * lanes, lane k taking group k (bytes 4k..4k+3) of every block in turn. In a panel the
+ * register lanes are 16 weight rows, so an output row needs 8 registers, one per group,
+ * carried across the K chunks in `acc`; the loop order is activation chunk, panel, K chunk.
+ * The weight codes are unsigned (w + 128), so each group's integer dot starts at -128 times
+ * the sum of its 4 activation bytes. */
+
+#define LQ_ACTS 64 /* activation rows per pass */
+
+typedef struct {
+    int32_t corr[LQ_ACTS][LP_BLOCKS][8]; /* -128 * (sum of group k of block b) */
+    float d[LQ_ACTS][LP_BLOCKS];         /* activation block scales */
+    const block_q8_0 *y[LQ_ACTS];        /* activation rows at the chunk's first block */
+} lq_acts;
+
+AI void lq_prepare(lq_acts *A, const mm_gemm *g, int64_t a0, int na, int64_t b0, int nblk) {
+    const __m256i bias = _mm256_set1_epi8((char)0x80);
+    for (int c = 0; c < na; c++) {
+        const int64_t idx = g->rows ? g->rows[a0 + c] : a0 + c;
+        const block_q8_0 *y = (const block_q8_0 *)(g->act + (size_t)idx * g->act_stride) + b0;
+        A->y[c] = y;
+        for (int b = 0; b < nblk; b++) {
+            const __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), bias,
+                                                     _mm256_loadu_si256((const void *)y[b].qs));
+            _mm256_storeu_si256((void *)A->corr[c][b], _mm256_sub_epi32(_mm256_setzero_si256(), sums));
+            A->d[c][b] = f16(y[b].d);
+        }
+    }
+}
+
+AI void lq_compute(const lg_panel *P, const lq_acts *A, int c0, int nblk, __m512 (*acc)[8], const int NA) {
+    __m512 f[2][8];
+    for (int c = 0; c < NA; c++)
+        for (int k = 0; k < 8; k++) f[c][k] = acc[c0 + c][k];
+    for (int b = 0; b < nblk; b++) {
+        __m512 dd[2];
+        for (int c = 0; c < NA; c++) dd[c] = _mm512_mul_ps(P->d[b], _mm512_set1_ps(A->d[c0 + c][b]));
+        for (int k = 0; k < 8; k++) {
+            const __m512i W = P->q[8 * b + k];
+            for (int c = 0; c < NA; c++) {
+                const __m512i t = _mm512_dpbusd_epi32(_mm512_set1_epi32(A->corr[c0 + c][b][k]), W,
+                                                      bcast32(A->y[c0 + c][b].qs + 4 * k));
+                f[c][k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), dd[c], f[c][k]);
+            }
+        }
+    }
+    for (int c = 0; c < NA; c++)
+        for (int k = 0; k < 8; k++) acc[c0 + c][k] = f[c][k];
+}
+
+static void gemm_q8_0(const mm_gemm *g) {
+    lg_panel P __attribute__((aligned(64)));
+    lq_acts A;
+    __m512 acc[LQ_ACTS][8];
+    const int64_t nb = g->n_in / QK8_0;
+    for (int64_t a0 = 0; a0 < g->n; a0 += LQ_ACTS) {
+        const int na = (int)(g->n - a0 < LQ_ACTS ? g->n - a0 : LQ_ACTS);
+        for (int64_t r0 = 0; r0 < g->nr; r0 += PN_ROWS) {
+            const int nr = (int)(g->nr - r0 < PN_ROWS ? g->nr - r0 : PN_ROWS);
+            for (int c = 0; c < na; c++)
+                for (int k = 0; k < 8; k++) acc[c][k] = _mm512_setzero_ps();
+            for (int64_t b0 = 0; b0 < nb; b0 += LP_BLOCKS) {
+                const int nblk = (int)(nb - b0 < LP_BLOCKS ? nb - b0 : LP_BLOCKS);
+                lg_pack(&P, g->w + (size_t)r0 * g->w_stride, g->w_stride, nr, b0, nblk, L_Q8_0);
+                lq_prepare(&A, g, a0, na, b0, nblk);
+                int c = 0;
+                for (; c + 2 <= na; c += 2) lq_compute(&P, &A, c, nblk, acc, 2);
+                if (c < na) lq_compute(&P, &A, c, nblk, acc, 1);
+            }
+            const __mmask16 m = (__mmask16)((1u << nr) - 1);
+            for (int c = 0; c < na; c++) { /* hsum8_ggml, lane-wise */
+                const __m512 *v = acc[c];
+                const __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(v[0], v[4]), _mm512_add_ps(v[2], v[6])),
+                                               _mm512_add_ps(_mm512_add_ps(v[1], v[5]), _mm512_add_ps(v[3], v[7])));
+                _mm512_mask_storeu_ps(g->out + (size_t)(a0 + c) * g->out_stride + r0, m, s);
+            }
+        }
+    }
+}
+
 static void gemm_q4_0(const mm_gemm *g) { lg_gemm(g, L_Q4_0); }
 static void gemm_q4_1(const mm_gemm *g) { lg_gemm(g, L_Q4_1); }
 static void gemm_q5_0(const mm_gemm *g) { lg_gemm(g, L_Q5_0); }

@@ -1,6 +1,7 @@
 /* kernels_generic.c - portable C matmul kernels: one dot product per (weight row, activation
  * row) pair, in the integer domain per block as the SIMD kernels do. The fallback on CPUs
  * without a SIMD level (and the baseline the SIMD kernels are benchmarked against). */
+#include <math.h>
 #include <string.h>
 
 #include "tensor/blocks.h"
@@ -31,13 +32,18 @@ static uint32_t u32le(const uint8_t b[4]) {
 static float dot_q8_0(int64_t n, const void *vw, const void *va) {
     const block_q8_0 *w = vw;
     const block_q8_0 *a = va;
-    float s = 0;
+    /* ggml's order: 8 lanes, lane k sums the products of bytes 4k..4k+3 of every block,
+     * scaled with one fused multiply-add per block; then a fixed pairwise tree. */
+    float s[8] = {0};
     for (int64_t i = 0; i < n / QK8_0; i++) {
-        int32_t acc = 0;
-        for (int j = 0; j < QK8_0; j++) acc += w[i].qs[j] * a[i].qs[j];
-        s += fn_f16_to_f32(w[i].d) * fn_f16_to_f32(a[i].d) * (float)acc;
+        const float d = fn_f16_to_f32(w[i].d) * fn_f16_to_f32(a[i].d);
+        for (int k = 0; k < 8; k++) {
+            int32_t acc = 0;
+            for (int j = 4 * k; j < 4 * k + 4; j++) acc += w[i].qs[j] * a[i].qs[j];
+            s[k] = fmaf(d, (float)acc, s[k]);
+        }
     }
-    return s;
+    return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
 }
 
 static float dot_q4_0(int64_t n, const void *vw, const void *va) {

@@ -26,13 +26,15 @@ compare_model() {
     local r
     r=$(node "$ORACLE_DIR/compare_probs.mjs" llama.json fennec.json)
     echo "$desc $r" >>"$report"
-    # Float weights: every op matches ggml's rounding, so the distributions agree to ~1e-6.
-    # Quantized weights: activations are quantized to Q8 before each matmul, and unless every
-    # f32 input is bit-identical, rounding flips grow to ~1/3 of the quantization effect
-    # (llama.cpp itself differs that much between batch 1 and batch 256), so the bound is
-    # looser until the kernels reproduce ggml's summation order bit for bit.
+    # Float weights and Q8_0: every op, and the Q8_0 activation quantizer and dot product,
+    # round as ggml's CPU backend does, so the distributions agree to ~1e-6.
+    # Q4_K_M (Q4_K and Q6_K weights, Q8_K activations): activations are quantized before
+    # each matmul, and unless every f32 input is bit-identical, rounding flips grow to ~1/3
+    # of the quantization effect (llama.cpp itself differs that much between batch 1 and
+    # batch 256: 98% top-1), so the bound is looser until the Q4_K/Q6_K kernels follow
+    # ggml's summation order bit for bit as the Q8_0 ones do.
     local min_top1=0.99 max_kl=0.0001
-    case "$desc" in *q8_0*|*q4_k_m*) min_top1=0.97 max_kl=0.005 ;; esac
+    case "$desc" in *q4_k_m*) min_top1=0.97 max_kl=0.005 ;; esac
     if node -e "const r=$r; process.exit(r.positions == 256 && r.top1_agreement >= $min_top1 && r.mean_kl < $max_kl ? 0 : 1)"; then
         pass "$desc: $r"
     else

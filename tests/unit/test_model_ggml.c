@@ -27,6 +27,8 @@
 #include "kv/kv_cache.h"
 #include "model/attention.h"
 #include "model/ops.h"
+#include "tensor/kernels.h"
+#include "tensor/matmul.h"
 #include "tensor/quant_ref.h"
 #include "tensor/tensor_format.h"
 
@@ -361,6 +363,52 @@ static void test_q8_0_act_vs_ggml(void **state) {
     }
 }
 
+/* Q8_0 weights x Q8_0 activations: every kernel level, for 1 to 9 activation rows (direct
+ * tiles of every shape, and the first panels) and for 70 (panels over two activation
+ * chunks), gives ggml_vec_dot_q8_0_q8_0's bits. */
+static void test_q8_0_matmul_vs_ggml(void **state) {
+    (void)state;
+    require_ggml();
+    void (*vec_dot)(int, float *, size_t, const void *, size_t, const void *, size_t, int) =
+        (void (*)(int, float *, size_t, const void *, size_t, const void *, size_t, int))dlsym(
+            G.cpu, "ggml_vec_dot_q8_0_q8_0");
+    if (!vec_dot) {
+        print_message("ggml_vec_dot_q8_0_q8_0 not exported by this ggml build: skipping\n");
+        skip();
+    }
+    enum { N_IN = 2048 + 32 * 5, N_OUT = 19, N_ACT = 70 }; /* odd block count, partial panel */
+    const size_t rb = sizeof(block_q8_0) * (N_IN / QK8_0);
+    static float x[N_ACT * N_IN], wf[N_IN];
+    static uint8_t w[N_OUT * (N_IN / QK8_0) * sizeof(block_q8_0)], act[N_ACT * (N_IN / QK8_0) * sizeof(block_q8_0)];
+    fn_rng r;
+    fn_rng_seed(&r, 99);
+    for (int o = 0; o < N_OUT; o++) {
+        fill(&r, wf, N_IN, 0.05);
+        tensor_quantize_row_q8_0_ref(wf, (block_q8_0 *)(w + o * rb), N_IN);
+    }
+    fill(&r, x, (size_t)N_ACT * N_IN, 1.0);
+    tensor_quantize_row_q8_0_act(x, (block_q8_0 *)act, (int64_t)N_ACT * N_IN);
+    static float want[N_ACT][N_OUT];
+    for (int c = 0; c < N_ACT; c++)
+        for (int o = 0; o < N_OUT; o++) vec_dot(N_IN, &want[c][o], 0, w + o * rb, 0, act + c * rb, 0, 1);
+    static const char *const levels[] = {"generic", "avx2", "avx2-vnni", "avx512", "avx512-vnni"};
+    for (size_t li = 0; li < sizeof levels / sizeof *levels; li++) {
+        const mm_kernel_set *ks = mm_kernels_for_level(levels[li]);
+        if (!ks) continue;
+        for (int n = 1; n <= N_ACT; n = n == 9 ? N_ACT : n + 1) {
+            static float got[N_ACT][N_OUT];
+            mm_act a = {FN_Q8_0, act, rb, N_IN, N_ACT};
+            mm_job job = {{w, FN_Q8_0, N_IN, N_OUT, rb}, &a, NULL, n, &got[0][0], N_OUT};
+            mm_run_with(ks, NULL, &job, 1);
+            for (int c = 0; c < n; c++)
+                for (int o = 0; o < N_OUT; o++)
+                    if (memcmp(&got[c][o], &want[c][o], sizeof(float)))
+                        fail_msg("%s, %d activation rows: out[%d][%d] = %.9g, ggml %.9g", ks->name, n, c, o,
+                                 (double)got[c][o], (double)want[c][o]);
+        }
+    }
+}
+
 static void test_expf_accuracy(void **state) {
     (void)state;
     for (float x = -87.0f; x < 88.5f; x += 0.00731f) {
@@ -379,7 +427,7 @@ int main(void) {
         cmocka_unit_test(test_rmsnorm_vs_ggml),   cmocka_unit_test(test_rope_vs_ggml),
         cmocka_unit_test(test_swiglu_vs_ggml),    cmocka_unit_test(test_route_softmax_vs_ggml),
         cmocka_unit_test(test_attention_vs_ggml), cmocka_unit_test(test_expf_accuracy),
-        cmocka_unit_test(test_q8_0_act_vs_ggml),
+        cmocka_unit_test(test_q8_0_act_vs_ggml),  cmocka_unit_test(test_q8_0_matmul_vs_ggml),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
