@@ -306,7 +306,16 @@ static mm_act make_act(forward_ctx *c, uint32_t wt, const float *src, int64_t n_
 }
 
 static mm_job job(const model_weight *w, int expert, const mm_act *a, const int32_t *rows, int64_t n, float *out) {
-    mm_job j = {weight_view(w, expert), a, rows, n, out, (size_t)w->ne[1]};
+    mm_job j = {weight_view(w, expert), a, rows, n, out, (size_t)w->ne[1], 0};
+    return j;
+}
+
+/* A product with one expert's matrix of a stacked expert tensor (llama.cpp: MUL_MAT_ID,
+ * which sums in another order than a plain MUL_MAT for some types). */
+static mm_job expert_job(const model_weight *w, int expert, const mm_act *a, const int32_t *rows, int64_t n,
+                         float *out) {
+    mm_job j = job(w, expert, a, rows, n, out);
+    j.expert = 1;
     return j;
 }
 
@@ -381,8 +390,8 @@ static void moe_ffn(forward_ctx *c, const model_layer *L) {
     for (int e = 0; e < ne; e++) {
         int off = c->expert_count[e], cnt = c->expert_count[e + 1] - off;
         if (!cnt) continue;
-        c->jobs[nj++] = job(wg, e, &ag, c->sorted_token + off, cnt, c->ff_a + (size_t)off * f);
-        c->jobs[nj++] = job(wu, e, &au, c->sorted_token + off, cnt, c->ff_b + (size_t)off * f);
+        c->jobs[nj++] = expert_job(wg, e, &ag, c->sorted_token + off, cnt, c->ff_a + (size_t)off * f);
+        c->jobs[nj++] = expert_job(wu, e, &au, c->sorted_token + off, cnt, c->ff_b + (size_t)off * f);
     }
     mm_run(c->pool, c->jobs, nj);
     fn_pool_run(c->pool, task_swiglu, c);
@@ -396,7 +405,7 @@ static void moe_ffn(forward_ctx *c, const model_layer *L) {
         int off = c->expert_count[e], cnt = c->expert_count[e + 1] - off;
         if (!cnt) continue;
         c->acts[e] = (mm_act){at, c->act2 + (size_t)off * arow, arow, f, cnt};
-        c->jobs[nj++] = job(wd, e, &c->acts[e], NULL, cnt, c->moe_out + (size_t)off * d);
+        c->jobs[nj++] = expert_job(wd, e, &c->acts[e], NULL, cnt, c->moe_out + (size_t)off * d);
     }
     mm_run(c->pool, c->jobs, nj);
     run_small(c, task_moe_combine, c, c->n);
@@ -455,7 +464,8 @@ int forward_run(forward_ctx *c, const fwd_batch *b, float *logits_out) {
         if (!n_sel) continue;
         run_norm(c, c->m->global[W_OUTPUT_NORM].data, c->h, c->h, n_sel);
         mm_act ao = make_act(c, wout->type, c->h, d, n_sel, c->act);
-        mm_job jo = {weight_view(wout, 0), &ao, NULL, n_sel, logits_out + (size_t)written * hp->n_vocab, hp->n_vocab};
+        mm_job jo = {weight_view(wout, 0), &ao, NULL, n_sel, logits_out + (size_t)written * hp->n_vocab,
+                     hp->n_vocab, 0};
         mm_run(c->pool, &jo, 1);
         written += n_sel;
     }

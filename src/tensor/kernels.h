@@ -17,6 +17,17 @@
 #include "base/dtype.h"
 #include "tensor/matmul.h"
 
+/* Summation order a tile's dot products should follow, where it matters for matching
+ * llama.cpp bit for bit (ggml-cpu's x86 build). Only the generic Q4_K and F32 kernels
+ * distinguish them today; every other kernel (and every "gemm" panel kernel, which is not
+ * told) uses one order for all. The driver chooses it per tile (see mm_job_order in
+ * matmul.c) so that a tile never mixes orders:
+ *   MM_ORDER_VEC    the type's ggml_vec_dot_* (a matrix ggml does not repack)
+ *   MM_ORDER_GEMV   ggml_gemv_q4_K_8x8_q8_K (repacked; one activation row at a time)
+ *   MM_ORDER_GEMM4  ggml_gemm_q4_K_8x8_q8_K (repacked; activation rows in whole groups of 4)
+ *   MM_ORDER_SGEMM  llamafile's tinyBLAS (F32 x F32) */
+enum { MM_ORDER_VEC = 0, MM_ORDER_GEMV = 1, MM_ORDER_GEMM4 = 2, MM_ORDER_SGEMM = 3 };
+
 /* One tile: out[c * out_stride + r] = dot(weight row r, activation row c) for r < nr, c < nc. */
 typedef struct {
     int64_t n_in;              /* elements per row, a whole number of the type's blocks */
@@ -27,6 +38,7 @@ typedef struct {
     int nc;                    /* activation rows, 1..max_cols */
     float *out;                /* see above; written, never read */
     size_t out_stride;         /* floats between the outputs of consecutive activation rows */
+    int order;                 /* MM_ORDER_*, the same for every pair of the tile */
 } mm_tile;
 
 typedef void (*mm_tile_fn)(const mm_tile *t);

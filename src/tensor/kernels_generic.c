@@ -27,6 +27,11 @@ static uint32_t u32le(const uint8_t b[4]) {
     return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
+/* ggml's reduction of 8 float lanes (hsum_float_8): ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)). */
+static float tree8(const float s[8]) {
+    return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
+}
+
 /* ---- 32-element blocks x Q8_0 ---- */
 
 static float dot_q8_0(int64_t n, const void *vw, const void *va) {
@@ -187,29 +192,103 @@ static float dot_q3_K(int64_t n, const void *vw, const void *va) {
     return s;
 }
 
-/* x = d*sc*q - dmin*m per 32; dot = d8*(d*sum(sc*qy) - dmin*sum(m*bsum)) */
+/* Q4_K: x = d*sc*q - dmin*m per 32 elements, q the 4-bit code. The three summation orders
+ * of llama.cpp's x86 CPU backend (see MM_ORDER_* in kernels.h); the integer parts are
+ * exact in every order, only where the float sums start and how they are combined differs.
+ *
+ * k4_dot4: the integer dot of 4 consecutive codes (low nibbles for shift 0, high for 4)
+ * with 4 activations. */
+static int32_t k4_dot4(const uint8_t *q, const int8_t *y, int shift) {
+    int32_t s = 0;
+    for (int t = 0; t < 4; t++) s += ((q[t] >> shift) & 0xf) * y[t];
+    return s;
+}
+
+/* ggml_vec_dot_q4_K_q8_K (AVX2): 8 int lanes, lane L = sum over the four 64-element groups
+ * g of sc[2g] * dot(low codes 4L..4L+3 of g) + sc[2g+1] * dot(high codes 4L..4L+3 of g),
+ * scaled into 8 float lanes with one fma per superblock; the mins in 4 lanes, lane m =
+ * mn[2m]*(bsum[4m]+bsum[4m+1]) + mn[2m+1]*(bsum[4m+2]+bsum[4m+3]), scaled by -d8*dmin. */
 static float dot_q4_K(int64_t n, const void *vw, const void *va) {
     const block_q4_K *w = vw;
     const block_q8_K *a = va;
-    float s = 0;
+    float acc[8] = {0}, accm[4] = {0};
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        uint8_t sc[8], mn[8];
+        k4_scales(w[i].scales, sc, mn);
+        const float d = a[i].d * fn_f16_to_f32(w[i].d);
+        const float dmin = -a[i].d * fn_f16_to_f32(w[i].dmin);
+        for (int L = 0; L < 8; L++) {
+            int32_t sumi = 0;
+            for (int g = 0; g < 4; g++) {
+                const uint8_t *q = w[i].qs + 32 * g + 4 * L;
+                const int8_t *y = a[i].qs + 64 * g + 4 * L;
+                sumi += sc[2 * g] * k4_dot4(q, y, 0) + sc[2 * g + 1] * k4_dot4(q, y + 32, 4);
+            }
+            acc[L] = fmaf(d, (float)sumi, acc[L]);
+        }
+        const int16_t *bs = a[i].bsums;
+        for (int m = 0; m < 4; m++) {
+            const int32_t prod =
+                mn[2 * m] * (bs[4 * m] + bs[4 * m + 1]) + mn[2 * m + 1] * (bs[4 * m + 2] + bs[4 * m + 3]);
+            accm[m] = fmaf(dmin, (float)prod, accm[m]);
+        }
+    }
+    return tree8(acc) + ((accm[0] + accm[2]) + (accm[1] + accm[3]));
+}
+
+/* The integer sums of 64-element group g of a Q4_K superblock: scaled codes and mins. */
+static void k4_group(const block_q4_K *w, const block_q8_K *a, const uint8_t sc[8], const uint8_t mn[8], int g,
+                     int32_t *isum, int32_t *msum) {
+    int32_t lo = 0, hi = 0;
+    for (int l = 0; l < 32; l++) {
+        lo += (w->qs[32 * g + l] & 0xf) * a->qs[64 * g + l];
+        hi += (w->qs[32 * g + l] >> 4) * a->qs[64 * g + 32 + l];
+    }
+    const int16_t *bs = a->bsums + 4 * g;
+    *isum = sc[2 * g] * lo + sc[2 * g + 1] * hi;
+    *msum = mn[2 * g] * (bs[0] + bs[1]) + mn[2 * g + 1] * (bs[2] + bs[3]);
+}
+
+/* ggml_gemv_q4_K_8x8_q8_K (AVX2) for one output: per superblock, the whole integer sum and
+ * the whole min sum, each with one fma into its own accumulator; then the difference. */
+static float dot_q4_K_gemv(int64_t n, const void *vw, const void *va) {
+    const block_q4_K *w = vw;
+    const block_q8_K *a = va;
+    float acc = 0, accm = 0;
     for (int64_t i = 0; i < n / QK_K; i++) {
         uint8_t sc[8], mn[8];
         k4_scales(w[i].scales, sc, mn);
         int32_t isum = 0, msum = 0;
-        for (int j = 0; j < 8; j++) msum += mn[j] * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
-        const uint8_t *q = w[i].qs;
-        const int8_t *y = a[i].qs;
-        for (int g = 0; g < 4; g++, q += 32, y += 64) {
-            int32_t s0 = 0, s1 = 0;
-            for (int l = 0; l < 32; l++) {
-                s0 += (q[l] & 0xf) * y[l];
-                s1 += (q[l] >> 4) * y[l + 32];
-            }
-            isum += sc[2 * g] * s0 + sc[2 * g + 1] * s1;
+        for (int g = 0; g < 4; g++) {
+            int32_t is, ms;
+            k4_group(&w[i], &a[i], sc, mn, g, &is, &ms);
+            isum += is;
+            msum += ms;
         }
-        s += a[i].d * (fn_f16_to_f32(w[i].d) * (float)isum - fn_f16_to_f32(w[i].dmin) * (float)msum);
+        acc = fmaf((float)isum, fn_f16_to_f32(w[i].d) * a[i].d, acc);
+        accm = fmaf((float)msum, fn_f16_to_f32(w[i].dmin) * a[i].d, accm);
     }
-    return s;
+    return acc - accm;
+}
+
+/* ggml_gemm_q4_K_8x8_q8_K (AVX-512 and AVX2 alike) for one output: as the gemv, but one fma
+ * per 64-element group instead of per superblock. */
+static float dot_q4_K_gemm(int64_t n, const void *vw, const void *va) {
+    const block_q4_K *w = vw;
+    const block_q8_K *a = va;
+    float acc = 0, accm = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        uint8_t sc[8], mn[8];
+        k4_scales(w[i].scales, sc, mn);
+        const float d = fn_f16_to_f32(w[i].d) * a[i].d, dmin = fn_f16_to_f32(w[i].dmin) * a[i].d;
+        for (int g = 0; g < 4; g++) {
+            int32_t isum, msum;
+            k4_group(&w[i], &a[i], sc, mn, g, &isum, &msum);
+            acc = fmaf((float)isum, d, acc);
+            accm = fmaf((float)msum, dmin, accm);
+        }
+    }
+    return acc - accm;
 }
 
 static float dot_q5_K(int64_t n, const void *vw, const void *va) {
@@ -237,31 +316,35 @@ static float dot_q5_K(int64_t n, const void *vw, const void *va) {
     return s;
 }
 
-/* x = d*sc*(q-32) per 16; dot = d*d8*(sum(sc*qy) - 32*sum(sc*bsum)) */
+/* Q6_K: x = d*sc*(q-32) per 16 elements, q the 6-bit code. Order of ggml_vec_dot_q6_K_q8_K
+ * (AVX2): 8 int lanes, lane L summing sc * q * y over the elements e with (e % 32) / 4 == L
+ * (sc the scale of e's 16-element group), less 32 * (sc[2L]*bsum[2L] + sc[2L+1]*bsum[2L+1]);
+ * one fma per superblock into 8 float lanes, then ggml's tree. */
 static float dot_q6_K(int64_t n, const void *vw, const void *va) {
     const block_q6_K *w = vw;
     const block_q8_K *a = va;
-    float s = 0;
+    float acc[8] = {0};
     for (int64_t i = 0; i < n / QK_K; i++) {
-        int32_t isum = 0, bias = 0;
-        for (int j = 0; j < 16; j++) bias += w[i].scales[j] * a[i].bsums[j];
-        const uint8_t *ql = w[i].ql, *qh = w[i].qh;
+        const float d = a[i].d * fn_f16_to_f32(w[i].d);
         const int8_t *sc = w[i].scales;
-        const int8_t *y = a[i].qs;
-        for (int half = 0; half < 2; half++, ql += 64, qh += 32, sc += 8, y += 128) {
-            int32_t sub[8] = {0};
+        int32_t lane[8];
+        for (int L = 0; L < 8; L++)
+            lane[L] = -32 * (sc[2 * L] * a[i].bsums[2 * L] + sc[2 * L + 1] * a[i].bsums[2 * L + 1]);
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *ql = w[i].ql + 64 * half, *qh = w[i].qh + 32 * half;
+            const int8_t *y = a[i].qs + 128 * half;
+            const int8_t *s = sc + 8 * half;
             for (int l = 0; l < 32; l++) {
-                const int is = l / 16;
-                sub[is + 0] += ((ql[l] & 0xf) | ((qh[l] >> 0) & 3) << 4) * y[l];
-                sub[is + 2] += ((ql[l + 32] & 0xf) | ((qh[l] >> 2) & 3) << 4) * y[l + 32];
-                sub[is + 4] += ((ql[l] >> 4) | ((qh[l] >> 4) & 3) << 4) * y[l + 64];
-                sub[is + 6] += ((ql[l + 32] >> 4) | ((qh[l] >> 6) & 3) << 4) * y[l + 96];
+                const int L = l / 4, is = l / 16;
+                lane[L] += s[is + 0] * (((ql[l] & 0xf) | ((qh[l] >> 0) & 3) << 4) * y[l]) +
+                           s[is + 2] * (((ql[l + 32] & 0xf) | ((qh[l] >> 2) & 3) << 4) * y[l + 32]) +
+                           s[is + 4] * (((ql[l] >> 4) | ((qh[l] >> 4) & 3) << 4) * y[l + 64]) +
+                           s[is + 6] * (((ql[l + 32] >> 4) | ((qh[l] >> 6) & 3) << 4) * y[l + 96]);
             }
-            for (int k = 0; k < 8; k++) isum += sc[k] * sub[k];
         }
-        s += a[i].d * fn_f16_to_f32(w[i].d) * (float)(isum - 32 * bias);
+        for (int L = 0; L < 8; L++) acc[L] = fmaf(d, (float)lane[L], acc[L]);
     }
-    return s;
+    return tree8(acc);
 }
 
 /* ---- float weights x F32 ---- */
@@ -274,6 +357,18 @@ static float dot_f32(int64_t n, const void *vw, const void *va) {
         for (int k = 0; k < 8; k++) s[k] += w[i + k] * a[i + k];
     for (; i < n; i++) s[0] += w[i] * a[i];
     return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+/* F32 in the order of llamafile's tinyBLAS<16> (ggml-cpu's x86 AVX-512 build; n a multiple
+ * of 16): 16 lanes, lane k the fused multiply-adds of elements k, k+16, ...; then
+ * _mm512_reduce_add_ps, which adds the halves and ends in ggml's 8-lane tree. */
+static float dot_f32_sgemm(int64_t n, const void *vw, const void *va) {
+    const float *w = vw, *a = va;
+    float s[16] = {0}, h[8];
+    for (int64_t i = 0; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++) s[k] = fmaf(w[i + k], a[i + k], s[k]);
+    for (int k = 0; k < 8; k++) h[k] = s[k] + s[k + 8];
+    return tree8(h);
 }
 
 static float dot_f16(int64_t n, const void *vw, const void *va) {
@@ -317,13 +412,22 @@ TILE(q5_1)
 TILE(mxfp4)
 TILE(q2_K)
 TILE(q3_K)
-TILE(q4_K)
 TILE(q5_K)
 TILE(q6_K)
-TILE(f32)
 TILE(f16)
 TILE(bf16)
 #undef TILE
+
+/* F32 and Q4_K follow the tile's summation order (MM_ORDER_*). */
+static void tile_f32(const mm_tile *t) {
+    tile_pairs(t, t->order == MM_ORDER_SGEMM ? dot_f32_sgemm : dot_f32);
+}
+
+static void tile_q4_K(const mm_tile *t) {
+    tile_pairs(t, t->order == MM_ORDER_GEMM4  ? dot_q4_K_gemm
+                  : t->order == MM_ORDER_GEMV ? dot_q4_K_gemv
+                                              : dot_q4_K);
+}
 
 /* ---- activation quantizers: the references themselves ---- */
 

@@ -211,6 +211,24 @@ static int64_t chunk_count(const run_ctx *ctx, const mm_job *j) {
     return rows ? (j->w.n_out + rows - 1) / rows : 0;
 }
 
+/* How llama.cpp's x86 CPU backend sums this job's dot products. ggml repacks a Q4_K matrix
+ * whose row count is a multiple of 8 (CPU_REPACK, q4_K_8x8_q8_K; plain and expert matrices
+ * alike). A plain product (MUL_MAT) then runs ggml_gemm_q4_K_8x8_q8_K on the activation
+ * rows in whole groups of 4 and ggml_gemv_q4_K_8x8_q8_K on the n % 4 left over; an expert
+ * product (MUL_MAT_ID) runs the gemv on every row (the groups of 4 count from the job's
+ * first row, as from the first token of llama.cpp's ubatch). A plain F32 x F32 product goes through
+ * llamafile's tinyBLAS when it takes the shape (n_in a multiple of 16, n_out of 4).
+ * Everything else goes through the type's ggml_vec_dot. Returns the order of the rows from
+ * *n_grouped on and sets *n_grouped to the number of leading rows in MM_ORDER_GEMM4 order. */
+static int mm_job_order(const mm_job *j, int64_t *n_grouped) {
+    *n_grouped = 0;
+    if (j->w.type == FN_F32)
+        return !j->expert && j->w.n_in % 16 == 0 && j->w.n_out % 4 == 0 ? MM_ORDER_SGEMM : MM_ORDER_VEC;
+    if (j->w.type != FN_Q4_K || j->w.n_out % 8) return MM_ORDER_VEC;
+    if (!j->expert) *n_grouped = j->n - j->n % 4;
+    return MM_ORDER_GEMV;
+}
+
 static void run_rows(const mm_kernel_set *ks, const mm_job *j, int64_t r0, int64_t r1) {
     const mm_kernel *k = &ks->gemm[j->w.type];
     if (k->gemm && j->n >= k->gemm_min_n) {
@@ -229,19 +247,24 @@ static void run_rows(const mm_kernel_set *ks, const mm_job *j, int64_t r0, int64
     const uint8_t *wdata = j->w.data;
     int64_t rb = (int64_t)(ROW_BLOCK_BYTES / (j->w.row_bytes ? j->w.row_bytes : 1));
     rb = rb < mr ? mr : rb / mr * mr;
+    int64_t n_grouped;
+    const int order = mm_job_order(j, &n_grouped);
     mm_tile t = {
         .n_in = j->w.n_in, .w_stride = j->w.row_bytes, .act = act_rows,
         .out_stride = j->out_stride,
     };
     for (int64_t rc = r0; rc < r1; rc += rb) {
         const int64_t re = rc + rb < r1 ? rc + rb : r1;
-        for (int64_t c = 0; c < j->n; c += nc_max) {
-            const int nc = (int)(j->n - c < nc_max ? j->n - c : nc_max);
+        for (int64_t c = 0, nc; c < j->n; c += nc) {
+            /* a tile stays on one side of the grouped rows' end */
+            const int64_t cend = c < n_grouped ? n_grouped : j->n;
+            nc = cend - c < nc_max ? cend - c : nc_max;
+            t.order = c < n_grouped ? MM_ORDER_GEMM4 : order;
             for (int i = 0; i < nc; i++) {
                 const int64_t idx = j->rows ? j->rows[c + i] : c + i;
                 act_rows[i] = adata + (size_t)idx * j->act->row_bytes;
             }
-            t.nc = nc;
+            t.nc = (int)nc;
             for (int64_t r = rc; r < re; r += mr) {
                 t.w = wdata + (size_t)r * j->w.row_bytes;
                 t.nr = (int)(re - r < mr ? re - r : mr);

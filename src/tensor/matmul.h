@@ -53,6 +53,9 @@ typedef struct {
     int64_t n;           /* activation rows used */
     float *out;
     size_t out_stride;   /* floats between consecutive output rows */
+    int expert;          /* 1: an expert matrix of a MoE layer (ggml's MUL_MAT_ID), 0: a
+                          * plain product (MUL_MAT). Changes only the summation order, which
+                          * follows llama.cpp's for each (see MM_ORDER_* in kernels.h) */
 } mm_job;
 
 /* Runs several independent products in one parallel dispatch (e.g. q, k and v; or the

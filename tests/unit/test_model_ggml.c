@@ -27,6 +27,7 @@
 #include "kv/kv_cache.h"
 #include "model/attention.h"
 #include "model/ops.h"
+#include "tensor/blocks.h"
 #include "tensor/kernels.h"
 #include "tensor/matmul.h"
 #include "tensor/quant_ref.h"
@@ -55,6 +56,7 @@ static struct {
     void *(*data)(const g_tensor *);
     g_tensor *(*rms_norm)(g_ctx *, g_tensor *, float);
     g_tensor *(*mul)(g_ctx *, g_tensor *, g_tensor *);
+    g_tensor *(*mul_mat)(g_ctx *, g_tensor *, g_tensor *);
     g_tensor *(*rope_ext)(g_ctx *, g_tensor *, g_tensor *, g_tensor *, int, int, int, float, float, float, float,
                           float, float);
     g_tensor *(*soft_max)(g_ctx *, g_tensor *);
@@ -105,6 +107,7 @@ static bool ggml_open(void) {
     SYM(base, data, "ggml_get_data");
     SYM(base, rms_norm, "ggml_rms_norm");
     SYM(base, mul, "ggml_mul");
+    SYM(base, mul_mat, "ggml_mul_mat");
     SYM(base, rope_ext, "ggml_rope_ext");
     SYM(base, soft_max, "ggml_soft_max");
     SYM(base, swiglu_split, "ggml_swiglu_split");
@@ -116,7 +119,8 @@ static bool ggml_open(void) {
 #undef SYM
     void (*cpu_init)(void) = (void (*)(void))dlsym(G.cpu, "ggml_cpu_init");
     if (cpu_init) cpu_init();
-    return G.init && G.free && G.new_1d && G.new_2d && G.new_3d && G.data && G.rms_norm && G.mul && G.rope_ext &&
+    return G.init && G.free && G.new_1d && G.new_2d && G.new_3d && G.data && G.rms_norm && G.mul && G.mul_mat &&
+           G.rope_ext &&
            G.soft_max && G.swiglu_split && G.permute && G.flash_attn_ext && G.new_graph && G.build && G.compute;
 }
 
@@ -398,7 +402,7 @@ static void test_q8_0_matmul_vs_ggml(void **state) {
         for (int n = 1; n <= N_ACT; n = n == 9 ? N_ACT : n + 1) {
             static float got[N_ACT][N_OUT];
             mm_act a = {FN_Q8_0, act, rb, N_IN, N_ACT};
-            mm_job job = {{w, FN_Q8_0, N_IN, N_OUT, rb}, &a, NULL, n, &got[0][0], N_OUT};
+            mm_job job = {{w, FN_Q8_0, N_IN, N_OUT, rb}, &a, NULL, n, &got[0][0], N_OUT, 0};
             mm_run_with(ks, NULL, &job, 1);
             for (int c = 0; c < n; c++)
                 for (int o = 0; o < N_OUT; o++)
@@ -406,6 +410,182 @@ static void test_q8_0_matmul_vs_ggml(void **state) {
                         fail_msg("%s, %d activation rows: out[%d][%d] = %.9g, ggml %.9g", ks->name, n, c, o,
                                  (double)got[c][o], (double)want[c][o]);
         }
+    }
+}
+
+/* F32 weights x F32 activations (e.g. a MoE router): ggml's MUL_MAT, which the x86 build
+ * runs through llamafile's tinyBLAS when n_in is a multiple of 16 and n_out of 4. */
+static void test_f32_matmul_vs_ggml(void **state) {
+    (void)state;
+    require_ggml();
+    enum { N_IN = 16 * 37, N_OUT = 12, N_ACT = 6 };
+    struct g_init_params ip = {64u << 20, NULL, false};
+    g_ctx *c = G.init(ip);
+    g_tensor *w = G.new_2d(c, G_F32, N_IN, N_OUT), *x = G.new_2d(c, G_F32, N_IN, N_ACT);
+    fn_rng r;
+    fn_rng_seed(&r, 5150);
+    fill(&r, G.data(w), (size_t)N_IN * N_OUT, 0.05);
+    fill(&r, G.data(x), (size_t)N_IN * N_ACT, 1.0);
+    const float *want = run(c, G.mul_mat(c, w, x));
+    static float got[N_ACT * N_OUT];
+    for (int n = 1; n <= N_ACT; n++) {
+        mm_act a = {FN_F32, G.data(x), N_IN * sizeof(float), N_IN, N_ACT};
+        mm_job job = {{G.data(w), FN_F32, N_IN, N_OUT, N_IN * sizeof(float)}, &a, NULL, n, got, N_OUT, 0};
+        mm_run_with(mm_kernels_for_level("generic"), NULL, &job, 1);
+        assert_same("generic F32 matmul", want, got, (size_t)n * N_OUT);
+    }
+    G.free(c);
+}
+
+/* ---- K-quant dot products: the generic kernels in ggml's summation orders ---- */
+
+typedef void (*g_vec_dot_fn)(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+typedef void (*g_gemm_fn)(int, float *, size_t, const void *, const void *, int, int);
+
+static void *ggml_sym(const char *name) {
+    void *f = dlsym(G.cpu, name);
+    if (!f) {
+        print_message("%s not exported by this ggml build: skipping\n", name);
+        skip();
+    }
+    return f;
+}
+
+enum { KQ_NB = 7, KQ_IN = KQ_NB * QK_K, KQ_ACT = 19 };
+
+/* Random weight rows in a K-quant type and Q8_K activation rows, as a model has them. */
+static void kq_data(uint32_t type, int n_out, uint8_t *w, size_t rb, block_q8_K *act, uint64_t seed) {
+    static float x[KQ_ACT * KQ_IN];
+    fn_rng r;
+    fn_rng_seed(&r, seed);
+    for (int o = 0; o < n_out; o++) {
+        fill(&r, x, KQ_IN, 0.05);
+        if (type == FN_Q4_K) tensor_quantize_row_q4_K_ref(x, (block_q4_K *)(w + (size_t)o * rb), KQ_IN);
+        else tensor_quantize_row_q6_K_ref(x, (block_q6_K *)(w + (size_t)o * rb), KQ_IN);
+    }
+    fill(&r, x, (size_t)KQ_ACT * KQ_IN, 1.0);
+    tensor_quantize_row_q8_K_ref(x, act, (int64_t)KQ_ACT * KQ_IN);
+}
+
+/* The generic kernels' outputs for n activation rows, or -1 rows if they match want[c][o]
+ * bit for bit; otherwise the first (row, output) that differs. */
+static void kq_check(const char *what, uint32_t type, const uint8_t *w, size_t rb, int n_out,
+                     const block_q8_K *act, int n, int expert, const float *want /* [n][n_out] */) {
+    static float got[KQ_ACT * 32];
+    const size_t ab = sizeof(block_q8_K) * KQ_NB;
+    mm_act a = {FN_Q8_K, act, ab, KQ_IN, KQ_ACT};
+    mm_job job = {{w, type, KQ_IN, n_out, rb}, &a, NULL, n, got, (size_t)n_out, expert};
+    mm_run_with(mm_kernels_for_level("generic"), NULL, &job, 1);
+    for (int c = 0; c < n; c++)
+        for (int o = 0; o < n_out; o++)
+            if (memcmp(&got[c * n_out + o], &want[c * n_out + o], sizeof(float)))
+                fail_msg("%s, %d activation rows%s: out[%d][%d] = %.9g, ggml %.9g", what, n,
+                         expert ? " (expert)" : "", c, o, (double)got[c * n_out + o],
+                         (double)want[c * n_out + o]);
+}
+
+/* Matrices ggml does not repack (every Q6_K; Q4_K with a row count that is not a multiple
+ * of 8) go through ggml_vec_dot_*_q8_K, one pair at a time. */
+static void test_kquant_vec_dot_vs_ggml(void **state) {
+    (void)state;
+    require_ggml();
+    static const struct { uint32_t type; const char *fn; size_t bb; } cases[] = {
+        {FN_Q6_K, "ggml_vec_dot_q6_K_q8_K", sizeof(block_q6_K)},
+        {FN_Q4_K, "ggml_vec_dot_q4_K_q8_K", sizeof(block_q4_K)},
+    };
+    enum { N_OUT = 11 };
+    static uint8_t w[N_OUT * KQ_NB * sizeof(block_q6_K)];
+    static block_q8_K act[KQ_ACT * KQ_NB];
+    static float want[KQ_ACT * N_OUT];
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        g_vec_dot_fn vec_dot = (g_vec_dot_fn)ggml_sym(cases[k].fn);
+        const size_t rb = cases[k].bb * KQ_NB;
+        kq_data(cases[k].type, N_OUT, w, rb, act, 1234 + k);
+        for (int c = 0; c < KQ_ACT; c++)
+            for (int o = 0; o < N_OUT; o++)
+                vec_dot(KQ_IN, &want[c * N_OUT + o], 0, w + o * rb, 0, act + c * KQ_NB, 0, 1);
+        for (int n = 1; n <= KQ_ACT; n += 3) {
+            kq_check(cases[k].fn, cases[k].type, w, rb, N_OUT, act, n, 0, want);
+            kq_check(cases[k].fn, cases[k].type, w, rb, N_OUT, act, n, 1, want);
+        }
+    }
+}
+
+/* ggml's block_q4_Kx8 (repack.h): eight Q4_K rows' superblocks interleaved. */
+typedef struct {
+    uint16_t d[8], dmin[8];
+    uint8_t scales[96]; /* sub-block k of the 8 rows at 12k, packed like one Q4_K's scales */
+    uint8_t qs[1024];   /* 8-byte pieces, row i % 8 taking piece i */
+} g_q4_Kx8;
+
+/* ggml's block_q8_Kx4 for 8-byte interleaving: four Q8_K rows' superblocks. */
+typedef struct {
+    float d[4];
+    int8_t qs[4 * QK_K];    /* 8-byte pieces, row (i % 4) taking piece i */
+    int16_t bsums[QK_K / 4]; /* per 64 elements: 4 rows x their 4 bsums */
+} g_q8_Kx4;
+
+static void pack_q4_Kx8(const block_q4_K *const in[8], g_q4_Kx8 *out) {
+    for (int i = 0; i < 8; i++) out->d[i] = in[i]->d, out->dmin[i] = in[i]->dmin;
+    for (int i = 0; i < 128; i++) memcpy(out->qs + 8 * i, in[i % 8]->qs + 8 * (i / 8), 8);
+    for (int k = 0; k < 8; k++) {
+        uint8_t s[8], m[8], *p = out->scales + 12 * k;
+        for (int i = 0; i < 8; i++) { /* sub-block k's 6-bit scale and min of row i */
+            const uint8_t *q = in[i]->scales;
+            s[i] = k < 4 ? q[k] & 63 : (uint8_t)((q[k + 4] & 0xf) | ((q[k - 4] >> 6) << 4));
+            m[i] = k < 4 ? q[k + 4] & 63 : (uint8_t)((q[k + 4] >> 4) | ((q[k] >> 6) << 4));
+        }
+        for (int j = 0; j < 4; j++) {
+            p[j] = (uint8_t)((s[j] & 63) | ((s[j + 4] >> 4) << 6));
+            p[j + 4] = (uint8_t)((m[j] & 63) | ((m[j + 4] >> 4) << 6));
+            p[j + 8] = (uint8_t)((s[j + 4] & 0xf) | ((m[j + 4] & 0xf) << 4));
+        }
+    }
+}
+
+static void pack_q8_Kx4(const block_q8_K *const in[4], g_q8_Kx4 *out) {
+    for (int r = 0; r < 4; r++) {
+        out->d[r] = in[r]->d;
+        for (int e = 0; e < QK_K; e++) out->qs[(e / 8) * 32 + r * 8 + e % 8] = in[r]->qs[e];
+        for (int g = 0; g < QK_K / 16; g++) out->bsums[16 * (g / 4) + 4 * r + g % 4] = in[r]->bsums[g];
+    }
+}
+
+/* Q4_K matrices with a multiple of 8 rows, which ggml repacks: a plain product takes
+ * ggml_gemm_q4_K_8x8_q8_K's order for the activation rows in whole groups of 4 and
+ * ggml_gemv_q4_K_8x8_q8_K's for the rest; an expert product takes the gemv's for all. */
+static void test_q4_K_repacked_vs_ggml(void **state) {
+    (void)state;
+    require_ggml();
+    g_gemm_fn gemv = (g_gemm_fn)ggml_sym("ggml_gemv_q4_K_8x8_q8_K");
+    g_gemm_fn gemm = (g_gemm_fn)ggml_sym("ggml_gemm_q4_K_8x8_q8_K");
+    enum { N_OUT = 24, N_GEMM = 16 }; /* 16 + 8 columns and 16 rows: both of ggml's AVX-512 loops */
+    const size_t rb = sizeof(block_q4_K) * KQ_NB;
+    static uint8_t w[N_OUT * KQ_NB * sizeof(block_q4_K)];
+    static block_q8_K act[KQ_ACT * KQ_NB];
+    static g_q4_Kx8 wp[N_OUT / 8 * KQ_NB];
+    static g_q8_Kx4 ap[N_GEMM / 4 * KQ_NB];
+    static float by_gemv[KQ_ACT * N_OUT], by_gemm[N_GEMM * N_OUT], want[KQ_ACT * N_OUT];
+    kq_data(FN_Q4_K, N_OUT, w, rb, act, 4321);
+    for (int x = 0; x < N_OUT / 8; x++)
+        for (int b = 0; b < KQ_NB; b++) {
+            const block_q4_K *in[8];
+            for (int i = 0; i < 8; i++) in[i] = (const block_q4_K *)(w + (size_t)(8 * x + i) * rb) + b;
+            pack_q4_Kx8(in, &wp[x * KQ_NB + b]);
+        }
+    for (int y = 0; y < N_GEMM / 4; y++)
+        for (int b = 0; b < KQ_NB; b++) {
+            const block_q8_K *in[4];
+            for (int i = 0; i < 4; i++) in[i] = act + (4 * y + i) * KQ_NB + b;
+            pack_q8_Kx4(in, &ap[y * KQ_NB + b]);
+        }
+    for (int c = 0; c < KQ_ACT; c++) gemv(KQ_IN, by_gemv + c * N_OUT, N_OUT, wp, act + c * KQ_NB, 1, N_OUT);
+    gemm(KQ_IN, by_gemm, N_OUT, wp, ap, N_GEMM, N_OUT);
+    kq_check("Q4_K expert (gemv)", FN_Q4_K, w, rb, N_OUT, act, KQ_ACT, 1, by_gemv);
+    for (int n = 1; n <= KQ_ACT; n++) {
+        for (int c = 0; c < n; c++)
+            memcpy(want + c * N_OUT, (c < n - n % 4 ? by_gemm : by_gemv) + c * N_OUT, N_OUT * sizeof(float));
+        kq_check("Q4_K (gemm + gemv)", FN_Q4_K, w, rb, N_OUT, act, n, 0, want);
     }
 }
 
@@ -428,6 +608,9 @@ int main(void) {
         cmocka_unit_test(test_swiglu_vs_ggml),    cmocka_unit_test(test_route_softmax_vs_ggml),
         cmocka_unit_test(test_attention_vs_ggml), cmocka_unit_test(test_expf_accuracy),
         cmocka_unit_test(test_q8_0_act_vs_ggml),  cmocka_unit_test(test_q8_0_matmul_vs_ggml),
+        cmocka_unit_test(test_kquant_vec_dot_vs_ggml),
+        cmocka_unit_test(test_q4_K_repacked_vs_ggml),
+        cmocka_unit_test(test_f32_matmul_vs_ggml),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
