@@ -271,13 +271,53 @@ AI void k16_unpack(const uint8_t *blk, const int kind, __m512i W[4], __m256i *sc
     }
 }
 
+/* ggml's reduction of 8 lanes: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)). */
+AI float hsum8_ggml(__m256 v) {
+    __m128 x = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_movehdup_ps(x));
+    return _mm_cvtss_f32(x);
+}
+
+/* One Q6_K super-block against NC activation rows in ggml_vec_dot_q6_K_q8_K's order (so
+ * results are llama.cpp's bit for bit): 8 integer lanes, lane L summing, over the whole
+ * super-block, scale x (code x activation) of the elements e with (e % 32) / 4 == L, minus
+ * 32 x (sc[2L] bsum[2L] + sc[2L+1] bsum[2L+1]); then one fused multiply-add per lane with
+ * d = y.d * d_w. maddubs+madd keep each lane's 4 elements apart (VNNI's packs would not). */
+AI void k6_superblock(const __m512i W[4], __m256i sc16, float d, const block_q8_K *const *a, int64_t i,
+                      const int NC, __m256 *acc8) {
+    /* scale words for register k (elements 64k..64k+63): word j covers elements 2j, 2j+1,
+     * i.e. sub-block 4k + j / 8 */
+    const __m512i sc512 = _mm512_castsi256_si512(sc16);
+    __m512i S[4];
+    for (int k = 0; k < 4; k++) {
+        const __m512i idx = _mm512_add_epi16(
+            _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2,
+                             1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0), _mm512_set1_epi16((short)(4 * k)));
+        S[k] = _mm512_permutexvar_epi16(idx, sc512);
+    }
+    for (int c = 0; c < NC; c++) {
+        const block_q8_K *y = a[c] + i;
+        __m512i Q = _mm512_setzero_si512();
+        for (int k = 0; k < 4; k++)
+            Q = _mm512_add_epi32(Q, _mm512_madd_epi16(_mm512_maddubs_epi16(W[k], _mm512_loadu_si512(y->qs + 64 * k)),
+                                                      S[k]));
+        /* lane j of Q covers elements 4j..4j+3 of each 64: lanes j and j + 8 are ggml's lane j */
+        __m256i lanes = _mm256_add_epi32(_mm512_castsi512_si256(Q), _mm512_extracti64x4_epi64(Q, 1));
+        const __m256i bias = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const void *)y->bsums));
+        lanes = _mm256_sub_epi32(lanes, _mm256_slli_epi32(bias, 5));
+        acc8[c] = _mm256_fmadd_ps(_mm256_set1_ps(y->d * d), _mm256_cvtepi32_ps(lanes), acc8[c]);
+    }
+}
+
 AI void k16_row(const mm_tile *t, int r, int c0, const int NC, const int kind, const bool vnni) {
     const uint8_t *wrow = t->w + (size_t)r * t->w_stride;
     const size_t bsz = k16_block_bytes(kind);
     const block_q8_K *a[KQ_MAX_COLS];
     for (int c = 0; c < NC; c++) a[c] = (const block_q8_K *)t->act[c0 + c];
     __m512 acc[KQ_MAX_COLS];
-    for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_ps();
+    __m256 acc8[KQ_MAX_COLS];
+    for (int c = 0; c < NC; c++) acc[c] = _mm512_setzero_ps(), acc8[c] = _mm256_setzero_ps();
     /* word-permute indices: register k holds sub-blocks 4k..4k+3, one per 128-bit lane */
     __m512i idx[4];
     if (vnni) {
@@ -304,6 +344,14 @@ AI void k16_row(const mm_tile *t, int r, int c0, const int NC, const int kind, c
         const __m512i sc512 = _mm512_castsi256_si512(sc16);
         __m512i S[4];
         for (int k = 0; k < (vnni ? 2 : 4); k++) S[k] = _mm512_permutexvar_epi16(idx[k], sc512);
+        if (kind == K16_Q6) { /* ggml's order, whatever the instruction set: see k6_superblock */
+            k6_superblock(W, sc16, d, a, i, NC, acc8);
+            continue;
+        }
+        if (kind == K16_Q6) { /* ggml's order, whatever the instruction set: see k6_superblock */
+            k6_superblock(W, sc16, d, a, i, NC, acc8);
+            continue;
+        }
         for (int c = 0; c < NC; c++) {
             const block_q8_K *y = a[c] + i;
             __m512i Q;
@@ -338,7 +386,8 @@ AI void k16_row(const mm_tile *t, int r, int c0, const int NC, const int kind, c
         }
     }
     for (int c = 0; c < NC; c++)
-        t->out[(size_t)(c0 + c) * t->out_stride + (size_t)r] = _mm512_reduce_add_ps(acc[c]);
+        t->out[(size_t)(c0 + c) * t->out_stride + (size_t)r] =
+            kind == K16_Q6 ? hsum8_ggml(acc8[c]) : _mm512_reduce_add_ps(acc[c]);
 }
 
 /* Tile drivers: every row, activation rows in one call of the right width. */
@@ -688,7 +737,6 @@ AI void kq_gemm(const mm_gemm *g, const int kind) {
 
 static void gemm_q4_K(const mm_gemm *g) { kq_gemm(g, KP_Q4_K); }
 static void gemm_q5_K(const mm_gemm *g) { kq_gemm(g, KP_Q5_K); }
-static void gemm_q6_K(const mm_gemm *g) { kq_gemm(g, KP_Q6_K); }
 static void gemm_q3_K(const mm_gemm *g) { kq_gemm(g, KP_Q3_K); }
 static void gemm_q2_K(const mm_gemm *g) { kq_gemm(g, KP_Q2_K); }
 
@@ -797,13 +845,6 @@ AI __m512 lg_gather_scales(const uint8_t *p, __m512i offs, __mmask16 m, const in
     return _mm512_maskz_mov_ps(m, _mm512_castsi512_ps(bits));
 }
 
-/* ggml's reduction of 8 lanes: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)). */
-AI float hsum8_ggml(__m256 v) {
-    __m128 x = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
-    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
-    x = _mm_add_ss(x, _mm_movehdup_ps(x));
-    return _mm_cvtss_f32(x);
-}
 
 /* NR weight rows x NC activation rows, all blocks, in groups of 16 blocks whose scales are
  * fetched together; each pair of blocks then takes its two scales with one permute.
@@ -1160,6 +1201,13 @@ AI __m512 fl_load(const uint8_t *row, int64_t i, const int kind, __mmask16 m, co
     }
 }
 
+/* 16 lanes as GCC's _mm512_reduce_add_ps sums them (lanes k + 8 onto k, then hsum8_ggml),
+ * written out so every compiler gives llama.cpp's F32 (tinyBLAS) results bit for bit: with
+ * 16 sequential FMA lanes over the row, that is its order for n_in a multiple of 16. */
+AI float hsum16_ggml(__m512 v) {
+    return hsum8_ggml(_mm256_add_ps(_mm512_extractf32x8_ps(v, 1), _mm512_castps512_ps256(v)));
+}
+
 AI void fl_tile(const mm_tile *t, int r0, const int NR, const int NC, const int kind) {
     const uint8_t *wr[FL_MAX_ROWS];
     const float *a[FL_MAX_COLS];
@@ -1192,7 +1240,7 @@ AI void fl_tile(const mm_tile *t, int r0, const int NR, const int NC, const int 
     }
     for (int r = 0; r < NR; r++)
         for (int c = 0; c < NC; c++)
-            t->out[(size_t)c * t->out_stride + (size_t)(r0 + r)] = _mm512_reduce_add_ps(acc[r][c]);
+            t->out[(size_t)c * t->out_stride + (size_t)(r0 + r)] = hsum16_ggml(acc[r][c]);
 }
 
 #define FL_COLS(t, r, NR, kind)                         \
@@ -1309,11 +1357,10 @@ void mm_kernels_avx512(mm_kernel_set *ks, const fn_cpu_features *f) {
     if (vnni) {
         ks->gemm[FN_Q4_K].gemm = gemm_q4_K;
         ks->gemm[FN_Q5_K].gemm = gemm_q5_K;
-        ks->gemm[FN_Q6_K].gemm = gemm_q6_K;
+        /* Q6_K has no panel kernel: its products follow ggml's 8-lane order (k6_superblock) */
         ks->gemm[FN_Q3_K].gemm = gemm_q3_K;
         ks->gemm[FN_Q2_K].gemm = gemm_q2_K;
         ks->gemm[FN_Q4_K].gemm_min_n = ks->gemm[FN_Q5_K].gemm_min_n = GEMM_MIN_N_KQ;
-        ks->gemm[FN_Q6_K].gemm_min_n = GEMM_MIN_N_KQ;
         ks->gemm[FN_Q3_K].gemm_min_n = ks->gemm[FN_Q2_K].gemm_min_n = GEMM_MIN_N_KQ;
     }
     if (vnni) { /* without VNNI the AVX2 kernels of these are as good */
