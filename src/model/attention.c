@@ -51,8 +51,62 @@ static void load_rows(const kv_cache *kv, int layer, const int32_t *pages, bool 
 /* The whole computation; inlined into the two instances below. kt holds the tile's keys
  * transposed ([dk][ATTN_TILE]) so that one step of every key's score chain is a
  * contiguous loop. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_AVX512_BUILD 1
+/* The two inner loops with 512-bit registers, keeping the running sums in registers: the
+ * same fused multiply-add chains element for element (scores over d in order, values over
+ * keys in order), so the same bits as the plain loops. */
+__attribute__((target("avx512f,fma"))) static void scores_avx512(const float *kt, const float *q, int dk,
+                                                                 float *prob) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (int d = 0; d < dk; d++) {
+        const __m512 qd = _mm512_set1_ps(q[d]);
+        const float *kd = kt + (size_t)d * ATTN_TILE;
+        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(kd), qd, s0);
+        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(kd + 16), qd, s1);
+        s2 = _mm512_fmadd_ps(_mm512_loadu_ps(kd + 32), qd, s2);
+        s3 = _mm512_fmadd_ps(_mm512_loadu_ps(kd + 48), qd, s3);
+    }
+    _mm512_storeu_ps(prob, s0);
+    _mm512_storeu_ps(prob + 16, s1);
+    _mm512_storeu_ps(prob + 32, s2);
+    _mm512_storeu_ps(prob + 48, s3);
+}
+
+__attribute__((target("avx512f,fma"))) static void values_avx512(const float *vf, const float *prob, int visible,
+                                                                 int dv, float *acc) {
+    int c = 0;
+    for (; c + 64 <= dv; c += 64) {
+        __m512 a0 = _mm512_loadu_ps(acc + c), a1 = _mm512_loadu_ps(acc + c + 16),
+               a2 = _mm512_loadu_ps(acc + c + 32), a3 = _mm512_loadu_ps(acc + c + 48);
+        for (int j = 0; j < visible; j++) {
+            const __m512 w = _mm512_set1_ps(prob[j]);
+            const float *v = vf + (size_t)j * dv + c;
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(v), w, a0);
+            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(v + 16), w, a1);
+            a2 = _mm512_fmadd_ps(_mm512_loadu_ps(v + 32), w, a2);
+            a3 = _mm512_fmadd_ps(_mm512_loadu_ps(v + 48), w, a3);
+        }
+        _mm512_storeu_ps(acc + c, a0);
+        _mm512_storeu_ps(acc + c + 16, a1);
+        _mm512_storeu_ps(acc + c + 32, a2);
+        _mm512_storeu_ps(acc + c + 48, a3);
+    }
+    for (; c + 16 <= dv; c += 16) {
+        __m512 a = _mm512_loadu_ps(acc + c);
+        for (int j = 0; j < visible; j++)
+            a = _mm512_fmadd_ps(_mm512_loadu_ps(vf + (size_t)j * dv + c), _mm512_set1_ps(prob[j]), a);
+        _mm512_storeu_ps(acc + c, a);
+    }
+    for (; c < dv; c++)
+        for (int j = 0; j < visible; j++) acc[c] = fmaf(vf[(size_t)j * dv + c], prob[j], acc[c]);
+}
+#endif
+
 static inline __attribute__((always_inline)) void group_block(const attn_params *p, int seq, int g,
-                                                              const attn_block *b, float *scratch) {
+                                                              const attn_block *b, float *scratch,
+                                                              const bool avx512) {
     const kv_cache *kv = p->kv;
     int pt = kv_page_tokens(kv), n_pages;
     const int32_t *pages = kv_seq_pages(kv, seq, &n_pages);
@@ -89,10 +143,17 @@ static inline __attribute__((always_inline)) void group_block(const attn_params 
                 const float *q = b->q + (size_t)i * b->q_stride + (size_t)head * dk;
                 float *acc = b->out + (size_t)i * b->out_stride + (size_t)head * dv;
                 /* scores: for each key, s = fma(k[d], q[d], s) for d = 0, 1, ... */
-                for (int j = 0; j < ATTN_TILE; j++) prob[j] = 0.0f;
-                for (int d = 0; d < dk; d++) {
-                    const float qd = q[d], *kd = kt + (size_t)d * ATTN_TILE;
-                    for (int j = 0; j < ATTN_TILE; j++) prob[j] = fmaf(kd[j], qd, prob[j]);
+#ifdef HAVE_AVX512_BUILD
+                if (avx512) {
+                    scores_avx512(kt, q, dk, prob);
+                } else
+#endif
+                {
+                    for (int j = 0; j < ATTN_TILE; j++) prob[j] = 0.0f;
+                    for (int d = 0; d < dk; d++) {
+                        const float qd = q[d], *kd = kt + (size_t)d * ATTN_TILE;
+                        for (int j = 0; j < ATTN_TILE; j++) prob[j] = fmaf(kd[j], qd, prob[j]);
+                    }
                 }
                 float tile_max = -INFINITY;
                 for (int j = 0; j < ATTN_TILE; j++) {
@@ -108,6 +169,12 @@ static inline __attribute__((always_inline)) void group_block(const attn_params 
                 }
                 *mi = m_new;
                 *li = (float)((double)*li + op_exp_sum(prob, prob, ATTN_TILE, m_new));
+#ifdef HAVE_AVX512_BUILD
+                if (avx512) {
+                    values_avx512(vf, prob, visible, dv, acc);
+                    continue;
+                }
+#endif
                 for (int j = 0; j < visible; j++) {
                     const float w = prob[j], *v = vf + (size_t)j * dv;
                     for (int d = 0; d < dv; d++) acc[d] = fmaf(v[d], w, acc[d]);
@@ -127,17 +194,25 @@ static inline __attribute__((always_inline)) void group_block(const attn_params 
 #define HAVE_FMA_BUILD 1
 __attribute__((target("avx2,fma"))) static void group_block_fma(const attn_params *p, int seq, int g,
                                                                  const attn_block *b, float *scratch) {
-    group_block(p, seq, g, b, scratch);
+    group_block(p, seq, g, b, scratch, false);
+}
+__attribute__((target("avx2,fma"))) static void group_block_avx512(const attn_params *p, int seq, int g,
+                                                                    const attn_block *b, float *scratch) {
+    group_block(p, seq, g, b, scratch, true);
 }
 #endif
 
 static void group_block_plain(const attn_params *p, int seq, int g, const attn_block *b, float *scratch) {
-    group_block(p, seq, g, b, scratch);
+    group_block(p, seq, g, b, scratch, false);
 }
 
 void attn_group_block(const attn_params *p, int seq, int g, const attn_block *b, float *scratch) {
 #ifdef HAVE_FMA_BUILD
     const fn_cpu_features *f = fn_cpu();
+    if (f->avx512f && f->fma) {
+        group_block_avx512(p, seq, g, b, scratch);
+        return;
+    }
     if (f->avx2 && f->fma) {
         group_block_fma(p, seq, g, b, scratch);
         return;

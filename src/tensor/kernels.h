@@ -57,6 +57,8 @@ typedef struct {
     int64_t n;                 /* activation rows used */
     float *out;                /* see above; may be written more than once (partial sums) */
     size_t out_stride;
+    int64_t n_grouped;         /* activation rows 0..n_grouped-1 in MM_ORDER_GEMM4 order, */
+    int order;                 /* the rest in this order (kernels that follow ggml's orders) */
 } mm_gemm;
 
 typedef void (*mm_gemm_fn)(const mm_gemm *g);

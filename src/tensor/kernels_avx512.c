@@ -45,6 +45,19 @@ AI __m512i opaque(__m512i v) {
 
 /* ===================================================================== K-quants x Q8_K === */
 
+/* a * b + c with one rounding (no libm call) */
+AI float fma1(float a, float b, float c) {
+    return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));
+}
+
+/* ggml's reduction of 8 lanes: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)). */
+AI float hsum8_ggml(__m256 v) {
+    __m128 x = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_movehdup_ps(x));
+    return _mm_cvtss_f32(x);
+}
+
 /* Per-row state of the K-quant kernels. */
 #define KQ_MAX_COLS 8
 
@@ -183,6 +196,90 @@ AI void k4_row(const mm_tile *t, int r, int c0, const int NC, const bool q5, con
         t->out[(size_t)(c0 + c) * t->out_stride + (size_t)r] = _mm512_reduce_add_ps(acc[c]);
 }
 
+/* Q4_K in llama.cpp's summation orders (t->order), so results match it bit for bit:
+ *   MM_ORDER_VEC    ggml_vec_dot_q4_K_q8_K: 8 integer lanes, lane L summing scale x (code x
+ *                   activation) over elements 4L..4L+3 of each 32; mins in 4 lanes; FMAs
+ *                   per super-block, then the 8-lane tree plus the mins' 4-lane tree
+ *   MM_ORDER_GEMV   repacked gemv: the super-block's whole integer sum and min sum, one FMA
+ *                   each per super-block, result acc - accm
+ *   MM_ORDER_GEMM4  repacked gemm: the same per 64 elements (4 FMAs each per super-block)
+ * Integer parts are exact in any grouping; only where the float roundings happen matters. */
+AI void k4o_row(const mm_tile *t, int r, int c0, const int NC, const bool vnni) {
+    const uint8_t *wrow = t->w + (size_t)r * t->w_stride;
+    const block_q8_K *a[KQ_MAX_COLS];
+    for (int c = 0; c < NC; c++) a[c] = (const block_q8_K *)t->act[c0 + c];
+    const int order = t->order;
+    __m256 acc8[KQ_MAX_COLS];
+    __m128 accm4[KQ_MAX_COLS];
+    float acci[KQ_MAX_COLS], accm[KQ_MAX_COLS];
+    for (int c = 0; c < NC; c++) {
+        acc8[c] = _mm256_setzero_ps();
+        accm4[c] = _mm_setzero_ps();
+        acci[c] = accm[c] = 0.0f;
+    }
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m512i shift_hi = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
+    const int64_t nb = t->n_in / QK_K;
+    for (int64_t i = 0; i < nb; i++) {
+        const block_q4_K *w = (const block_q4_K *)wrow + i;
+        prefetch_ahead(w, sizeof *w);
+        /* register g: bytes 0-31 = elements 64g..64g+31 (low nibbles), 32-63 = the next 32 */
+        __m512i W[4], SC[4];
+        for (int g = 0; g < 4; g++) W[g] = _mm512_and_si512(_mm512_srlv_epi16(bcast256(w->qs + 32 * g), shift_hi), m4);
+        uint64_t sc, mn;
+        k4_scale_bytes(w->scales, &sc, &mn);
+        for (int g = 0; g < 4; g++) /* lanes 0-7: scale of sub-block 2g, 8-15: of 2g+1 */
+            SC[g] = _mm512_inserti64x4(_mm512_set1_epi32((int)((sc >> (16 * g)) & 0xff)),
+                                       _mm256_set1_epi32((int)((sc >> (16 * g + 8)) & 0xff)), 1);
+        const __m128i mins16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn));
+        const float d = f16(w->d), dmin = f16(w->dmin);
+        for (int c = 0; c < NC; c++) {
+            const block_q8_K *y = a[c] + i;
+            __m512i Q[4];
+            for (int g = 0; g < 4; g++) {
+                const __m512i yv = _mm512_loadu_si512(y->qs + 64 * g);
+                const __m512i P = vnni ? _mm512_dpbusd_epi32(_mm512_setzero_si512(), W[g], yv)
+                                       : _mm512_madd_epi16(_mm512_maddubs_epi16(W[g], yv), _mm512_set1_epi16(1));
+                Q[g] = _mm512_mullo_epi32(P, SC[g]);
+            }
+            /* prod[m] = mn[2m] (b[4m] + b[4m+1]) + mn[2m+1] (b[4m+2] + b[4m+3]) */
+            const __m128i q8s = _mm_hadd_epi16(_mm_loadu_si128((const void *)y->bsums),
+                                               _mm_loadu_si128((const void *)(y->bsums + 8)));
+            const __m128i prod = _mm_madd_epi16(mins16, q8s);
+            if (order == MM_ORDER_VEC) {
+                const __m512i q = _mm512_add_epi32(_mm512_add_epi32(Q[0], Q[1]), _mm512_add_epi32(Q[2], Q[3]));
+                const __m256i lanes = _mm256_add_epi32(_mm512_castsi512_si256(q), _mm512_extracti64x4_epi64(q, 1));
+                acc8[c] = _mm256_fmadd_ps(_mm256_set1_ps(y->d * d), _mm256_cvtepi32_ps(lanes), acc8[c]);
+                accm4[c] = _mm_fmadd_ps(_mm_set1_ps(-y->d * dmin), _mm_cvtepi32_ps(prod), accm4[c]);
+            } else if (order == MM_ORDER_GEMM4) {
+                int32_t pm[4];
+                _mm_storeu_si128((void *)pm, prod);
+                for (int g = 0; g < 4; g++) {
+                    acci[c] = fma1((float)_mm512_reduce_add_epi32(Q[g]), d * y->d, acci[c]);
+                    accm[c] = fma1((float)pm[g], dmin * y->d, accm[c]);
+                }
+            } else {
+                const __m512i q = _mm512_add_epi32(_mm512_add_epi32(Q[0], Q[1]), _mm512_add_epi32(Q[2], Q[3]));
+                const __m128i p2 = _mm_add_epi32(prod, _mm_unpackhi_epi64(prod, prod));
+                const int32_t msum = _mm_cvtsi128_si32(p2) + _mm_extract_epi32(p2, 1);
+                acci[c] = fma1((float)_mm512_reduce_add_epi32(q), d * y->d, acci[c]);
+                accm[c] = fma1((float)msum, dmin * y->d, accm[c]);
+            }
+        }
+    }
+    for (int c = 0; c < NC; c++) {
+        float v;
+        if (order == MM_ORDER_VEC) {
+            __m128 m = _mm_add_ps(accm4[c], _mm_movehl_ps(accm4[c], accm4[c]));
+            m = _mm_add_ss(m, _mm_movehdup_ps(m));
+            v = hsum8_ggml(acc8[c]) + _mm_cvtss_f32(m);
+        } else {
+            v = acci[c] - accm[c];
+        }
+        t->out[(size_t)(c0 + c) * t->out_stride + (size_t)r] = v;
+    }
+}
+
 /* ---- Q6_K, Q3_K, Q2_K: 16 sub-blocks of 16 ----
  * Q6_K: x = d * sc * (q - 32), q 6-bit, sc signed 8-bit.
  * Q3_K: x = d * sc * (q - 4), q 3-bit (2 low bits + a bit of hmask), sc signed 6-bit.
@@ -269,14 +366,6 @@ AI void k16_unpack(const uint8_t *blk, const int kind, __m512i W[4], __m256i *sc
         *d = f16(x->d);
         *dmin = f16(x->dmin);
     }
-}
-
-/* ggml's reduction of 8 lanes: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)). */
-AI float hsum8_ggml(__m256 v) {
-    __m128 x = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
-    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
-    x = _mm_add_ss(x, _mm_movehdup_ps(x));
-    return _mm_cvtss_f32(x);
 }
 
 /* One Q6_K super-block against NC activation rows in ggml_vec_dot_q6_K_q8_K's order (so
@@ -407,8 +496,8 @@ AI void k16_row(const mm_tile *t, int r, int c0, const int NC, const int kind, c
         }                                                                       \
     }
 
-#define Q4K_V(t, r, c0, n) k4_row(t, r, c0, n, false, true)
-#define Q4K_P(t, r, c0, n) k4_row(t, r, c0, n, false, false)
+#define Q4K_V(t, r, c0, n) k4o_row(t, r, c0, n, true)
+#define Q4K_P(t, r, c0, n) k4o_row(t, r, c0, n, false)
 #define Q5K_V(t, r, c0, n) k4_row(t, r, c0, n, true, true)
 #define Q5K_P(t, r, c0, n) k4_row(t, r, c0, n, true, false)
 #define Q6K_V(t, r, c0, n) k16_row(t, r, c0, n, K16_Q6, true)
@@ -447,6 +536,8 @@ typedef struct {
     __m512i pair[PN_SB][8];    /* i16 pairs multiplying the bsum pairs: (m, m) per sub-block
                                 * of 32 for Q4_K/Q5_K, (sc_2j, sc_2j+1) for Q6_K */
     __m512 pair_scale[PN_SB];  /* -dmin (Q4_K/Q5_K) or -32 * d (Q6_K) */
+    __m512i sci[PN_SB][8];     /* Q4_K/Q5_K: the 6-bit scales as integers */
+    __m512 d[PN_SB], dmin[PN_SB]; /* Q4_K/Q5_K: d and dmin */
 } kq_panel;
 
 enum { KP_Q4_K, KP_Q5_K, KP_Q6_K, KP_Q3_K, KP_Q2_K };
@@ -515,8 +606,11 @@ AI void kq_scales(kq_panel *P, int i, const uint8_t *blk, __m512i roffs, __mmask
                                _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u2, 4), m4),
                                                _mm512_and_si512(_mm512_srli_epi32(u1, 2), m2))};
         const __m512 d = f16_lo(dd);
+        P->d[i] = d;
+        P->dmin[i] = f16_hi(dd);
         for (int s = 0; s < 8; s++) {
-            P->scale[i][s] = _mm512_mul_ps(_mm512_cvtepi32_ps(byte_u(sc[s / 4], s % 4)), d);
+            P->sci[i][s] = byte_u(sc[s / 4], s % 4);
+            P->scale[i][s] = _mm512_mul_ps(_mm512_cvtepi32_ps(P->sci[i][s]), d);
             const __m512i m = byte_u(mn[s / 4], s % 4);
             P->pair[i][s] = i16_pair(m, m);
         }
@@ -735,7 +829,114 @@ AI void kq_gemm(const mm_gemm *g, const int kind) {
     }
 }
 
-static void gemm_q4_K(const mm_gemm *g) { kq_gemm(g, KP_Q4_K); }
+/* ---- Q4_K panels in llama.cpp's repacked orders (see k4o_row) ----
+ * Each output keeps two float accumulators (codes, mins) from the first super-block to the
+ * last, so they live in `acc` across the K chunks; the loop order is activation chunk,
+ * panel, K chunk. Sub-block sums are integers (VPDPBUSD), scaled as integers, and rounded
+ * once per 64 elements (GEMM4) or per super-block (GEMV). */
+
+#define K4O_ACTS 128 /* activation rows per pass */
+#define K4O_NA 4     /* activation rows computed together */
+
+AI void k4o_compute(const kq_panel *P, int nsb, const block_q8_K *const *a, const int NA, const bool gemm4,
+                    __m512 *acci, __m512 *accm) {
+    for (int i = 0; i < nsb; i++) {
+        __m512i isum[K4O_NA], msum[K4O_NA];
+        for (int c = 0; c < NA; c++) isum[c] = msum[c] = _mm512_setzero_si512();
+        for (int s = 0; s < 8; s++) {
+            __m512i e[K4O_NA], o[K4O_NA];
+            for (int c = 0; c < NA; c++) e[c] = o[c] = _mm512_setzero_si512();
+            for (int k = 0; k < 8; k += 2) {
+                const __m512i W0 = P->q[i][8 * s + k], W1 = P->q[i][8 * s + k + 1];
+                for (int c = 0; c < NA; c++) {
+                    const int8_t *y = a[c][i].qs + 4 * (8 * s + k);
+                    e[c] = _mm512_dpbusd_epi32(e[c], W0, bcast32(y));
+                    o[c] = _mm512_dpbusd_epi32(o[c], W1, bcast32(y + 4));
+                }
+            }
+            for (int c = 0; c < NA; c++) {
+                isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(_mm512_add_epi32(e[c], o[c]), P->sci[i][s]));
+                msum[c] = _mm512_dpwssd_epi32(msum[c], P->pair[i][s], bcast32(a[c][i].bsums + 2 * s));
+            }
+            if (gemm4 ? s % 2 == 1 : s == 7) /* the end of a 64-element group / of the super-block */
+                for (int c = 0; c < NA; c++) {
+                    const __m512 yd = _mm512_set1_ps(a[c][i].d);
+                    acci[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[c]), _mm512_mul_ps(P->d[i], yd), acci[c]);
+                    accm[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(msum[c]), _mm512_mul_ps(P->dmin[i], yd), accm[c]);
+                    isum[c] = msum[c] = _mm512_setzero_si512();
+                }
+        }
+    }
+}
+
+AI void k4o_part(const kq_panel *P, const mm_gemm *g, int64_t a0, int64_t c0, int64_t sb0, int nsb,
+                 __m512 (*acc)[2], const int NA) {
+    const block_q8_K *a[K4O_NA];
+    __m512 ai[K4O_NA], am[K4O_NA];
+    for (int c = 0; c < NA; c++) {
+        const int64_t idx = g->rows ? g->rows[a0 + c0 + c] : a0 + c0 + c;
+        a[c] = (const block_q8_K *)(g->act + (size_t)idx * g->act_stride) + sb0;
+        ai[c] = acc[c0 + c][0];
+        am[c] = acc[c0 + c][1];
+    }
+    k4o_compute(P, nsb, a, NA, a0 + c0 < g->n_grouped, ai, am);
+    for (int c = 0; c < NA; c++) {
+        acc[c0 + c][0] = ai[c];
+        acc[c0 + c][1] = am[c];
+    }
+}
+
+/* Activation rows c..end (all on one side of n_grouped), K4O_NA at a time. */
+AI void k4o_span(const kq_panel *P, const mm_gemm *g, int64_t a0, int64_t c, int64_t end, int64_t sb0,
+                 int nsb, __m512 (*acc)[2]) {
+    for (; c + K4O_NA <= end; c += K4O_NA) k4o_part(P, g, a0, c, sb0, nsb, acc, K4O_NA);
+    switch (end - c) {
+    case 3: k4o_part(P, g, a0, c, sb0, nsb, acc, 3); break;
+    case 2: k4o_part(P, g, a0, c, sb0, nsb, acc, 2); break;
+    case 1: k4o_part(P, g, a0, c, sb0, nsb, acc, 1); break;
+    default: break;
+    }
+}
+
+static void gemm_q4_K(const mm_gemm *g) {
+    if (g->order == MM_ORDER_VEC) { /* a matrix ggml does not repack: the direct tiles */
+        const uint8_t *rows[KQ_MAX_COLS];
+        mm_tile t = {.n_in = g->n_in, .w = g->w, .w_stride = g->w_stride, .act = rows,
+                     .out_stride = g->out_stride, .order = MM_ORDER_VEC};
+        for (int64_t c = 0; c < g->n; c += KQ_MAX_COLS) {
+            const int nc = (int)(g->n - c < KQ_MAX_COLS ? g->n - c : KQ_MAX_COLS);
+            for (int k = 0; k < nc; k++)
+                rows[k] = g->act + (size_t)(g->rows ? g->rows[c + k] : c + k) * g->act_stride;
+            t.nc = nc;
+            t.out = g->out + (size_t)c * g->out_stride;
+            for (int64_t r = 0; r < g->nr; r++) k4o_row(&t, (int)r, 0, nc, true);
+        }
+        return;
+    }
+    kq_panel P __attribute__((aligned(64)));
+    __m512 acc[K4O_ACTS][2];
+    const int64_t nb = g->n_in / QK_K;
+    for (int64_t a0 = 0; a0 < g->n; a0 += K4O_ACTS) {
+        const int na = (int)(g->n - a0 < K4O_ACTS ? g->n - a0 : K4O_ACTS);
+        int64_t split = g->n_grouped - a0; /* rows before it: GEMM4 order */
+        split = split < 0 ? 0 : split > na ? na : split;
+        for (int64_t r0 = 0; r0 < g->nr; r0 += PN_ROWS) {
+            const int nr = (int)(g->nr - r0 < PN_ROWS ? g->nr - r0 : PN_ROWS);
+            for (int c = 0; c < na; c++) acc[c][0] = acc[c][1] = _mm512_setzero_ps();
+            for (int64_t sb0 = 0; sb0 < nb; sb0 += PN_SB) {
+                const int nsb = (int)(nb - sb0 < PN_SB ? nb - sb0 : PN_SB);
+                kq_pack(&P, g->w + (size_t)r0 * g->w_stride, g->w_stride, nr, sb0, nsb, KP_Q4_K);
+                k4o_span(&P, g, a0, 0, split, sb0, nsb, acc);
+                k4o_span(&P, g, a0, split, na, sb0, nsb, acc);
+            }
+            const __mmask16 m = (__mmask16)((1u << nr) - 1);
+            for (int c = 0; c < na; c++)
+                _mm512_mask_storeu_ps(g->out + (size_t)(a0 + c) * g->out_stride + r0, m,
+                                      _mm512_sub_ps(acc[c][0], acc[c][1]));
+        }
+    }
+}
+
 static void gemm_q5_K(const mm_gemm *g) { kq_gemm(g, KP_Q5_K); }
 static void gemm_q3_K(const mm_gemm *g) { kq_gemm(g, KP_Q3_K); }
 static void gemm_q2_K(const mm_gemm *g) { kq_gemm(g, KP_Q2_K); }

@@ -232,11 +232,13 @@ static int mm_job_order(const mm_job *j, int64_t *n_grouped) {
 static void run_rows(const mm_kernel_set *ks, const mm_job *j, int64_t r0, int64_t r1) {
     const mm_kernel *k = &ks->gemm[j->w.type];
     if (k->gemm && j->n >= k->gemm_min_n) {
+        int64_t n_grouped;
+        const int order = mm_job_order(j, &n_grouped);
         const mm_gemm g = {
             .n_in = j->w.n_in, .w = (const uint8_t *)j->w.data + (size_t)r0 * j->w.row_bytes,
             .w_stride = j->w.row_bytes, .nr = r1 - r0, .act = j->act->data,
             .act_stride = j->act->row_bytes, .rows = j->rows, .n = j->n,
-            .out = j->out + r0, .out_stride = j->out_stride,
+            .out = j->out + r0, .out_stride = j->out_stride, .n_grouped = n_grouped, .order = order,
         };
         k->gemm(&g);
         return;
