@@ -219,6 +219,13 @@ AI void k4o_row(const mm_tile *t, int r, int c0, const int NC, const bool vnni) 
     }
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     const __m512i shift_hi = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
+    __m512i ctrl[4];
+    if (vnni) {
+        ctrl[0] = k4_ctrl_vnni(0);
+        ctrl[1] = k4_ctrl_vnni(4);
+    } else {
+        for (int g = 0; g < 4; g++) ctrl[g] = k4_ctrl_plain(g);
+    }
     const int64_t nb = t->n_in / QK_K;
     for (int64_t i = 0; i < nb; i++) {
         const block_q4_K *w = (const block_q4_K *)wrow + i;
@@ -228,11 +235,45 @@ AI void k4o_row(const mm_tile *t, int r, int c0, const int NC, const bool vnni) 
         for (int g = 0; g < 4; g++) W[g] = _mm512_and_si512(_mm512_srlv_epi16(bcast256(w->qs + 32 * g), shift_hi), m4);
         uint64_t sc, mn;
         k4_scale_bytes(w->scales, &sc, &mn);
+        const __m128i mins16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn));
+        const float d = f16(w->d), dmin = f16(w->dmin);
+        if (order == MM_ORDER_GEMV) {
+            /* only the super-block's total matters: scale words multiply packed dword sums
+             * (as k4_row), no per-lane integer multiplies */
+            const __m512i scv = _mm512_set1_epi64((long long)sc);
+            __m512i S[4];
+            for (int g = 0; g < (vnni ? 2 : 4); g++) S[g] = _mm512_shuffle_epi8(scv, ctrl[g]);
+            for (int c = 0; c < NC; c++) {
+                const block_q8_K *y = a[c] + i;
+                __m512i q;
+                if (vnni) {
+                    const __m512i z = _mm512_setzero_si512();
+                    const __m512i P0 = _mm512_dpbusd_epi32(z, W[0], _mm512_loadu_si512(y->qs));
+                    const __m512i P1 = _mm512_dpbusd_epi32(z, W[1], _mm512_loadu_si512(y->qs + 64));
+                    const __m512i P2 = _mm512_dpbusd_epi32(z, W[2], _mm512_loadu_si512(y->qs + 128));
+                    const __m512i P3 = _mm512_dpbusd_epi32(z, W[3], _mm512_loadu_si512(y->qs + 192));
+                    q = _mm512_add_epi32(_mm512_madd_epi16(_mm512_packs_epi32(P0, P1), S[0]),
+                                         _mm512_madd_epi16(_mm512_packs_epi32(P2, P3), S[1]));
+                } else {
+                    __m512i part[4];
+                    for (int g = 0; g < 4; g++)
+                        part[g] = opaque(_mm512_madd_epi16(
+                            _mm512_maddubs_epi16(W[g], _mm512_loadu_si512(y->qs + 64 * g)), S[g]));
+                    q = _mm512_add_epi32(_mm512_add_epi32(part[0], part[1]), _mm512_add_epi32(part[2], part[3]));
+                }
+                const __m128i q8s = _mm_hadd_epi16(_mm_loadu_si128((const void *)y->bsums),
+                                                   _mm_loadu_si128((const void *)(y->bsums + 8)));
+                __m128i pm = _mm_madd_epi16(mins16, q8s);
+                pm = _mm_add_epi32(pm, _mm_unpackhi_epi64(pm, pm));
+                const int32_t msum = _mm_cvtsi128_si32(pm) + _mm_extract_epi32(pm, 1);
+                acci[c] = fma1((float)_mm512_reduce_add_epi32(q), d * y->d, acci[c]);
+                accm[c] = fma1((float)msum, dmin * y->d, accm[c]);
+            }
+            continue;
+        }
         for (int g = 0; g < 4; g++) /* lanes 0-7: scale of sub-block 2g, 8-15: of 2g+1 */
             SC[g] = _mm512_inserti64x4(_mm512_set1_epi32((int)((sc >> (16 * g)) & 0xff)),
                                        _mm256_set1_epi32((int)((sc >> (16 * g + 8)) & 0xff)), 1);
-        const __m128i mins16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn));
-        const float d = f16(w->d), dmin = f16(w->dmin);
         for (int c = 0; c < NC; c++) {
             const block_q8_K *y = a[c] + i;
             __m512i Q[4];
