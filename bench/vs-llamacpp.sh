@@ -12,8 +12,8 @@ cd "$ROOT"
 THREADS="${1:-2}"
 REPS="${2:-3}"
 bash scripts/deps.sh --test >/dev/null
-bash scripts/build.sh build -DFENNEC_TESTS=OFF >/dev/null
-FENNEC="$ROOT/build/fennec"
+bash scripts/build.sh build-bench -DCMAKE_BUILD_TYPE=Release -DFENNEC_TESTS=OFF >/dev/null
+FENNEC="$ROOT/build-bench/fennec"
 CACHE="${FENNEC_CACHE:-$HOME/.cache/fennec}/bench"
 mkdir -p "$CACHE"
 cc -O2 -mavx2 -pthread -o "$CACHE/membw" bench/membw.c
