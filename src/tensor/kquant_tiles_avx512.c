@@ -50,6 +50,25 @@ AI __m512i k4_ctrl_plain(int g) {
     return byte_to_word_ctrl(idx);
 }
 
+/* Sixteen dword lanes whose total is sum_s scale_s * (codes . activations of sub-block s)
+ * for one super-block (W from the codes, S the scale words of k4_ctrl_vnni/plain): exact
+ * integers, grouped as packs+madd (VNNI) or maddubs+madd leave them. */
+AI __m512i k4_scaled_sums(const __m512i W[4], const __m512i S[4], const block_q8_K *y, const bool vnni) {
+    if (vnni) {
+        const __m512i z = _mm512_setzero_si512();
+        const __m512i P0 = _mm512_dpbusd_epi32(z, W[0], _mm512_loadu_si512(y->qs));
+        const __m512i P1 = _mm512_dpbusd_epi32(z, W[1], _mm512_loadu_si512(y->qs + 64));
+        const __m512i P2 = _mm512_dpbusd_epi32(z, W[2], _mm512_loadu_si512(y->qs + 128));
+        const __m512i P3 = _mm512_dpbusd_epi32(z, W[3], _mm512_loadu_si512(y->qs + 192));
+        return _mm512_add_epi32(_mm512_madd_epi16(_mm512_packs_epi32(P0, P1), S[0]),
+                                _mm512_madd_epi16(_mm512_packs_epi32(P2, P3), S[1]));
+    }
+    __m512i q[4];
+    for (int g = 0; g < 4; g++)
+        q[g] = opaque(_mm512_madd_epi16(_mm512_maddubs_epi16(W[g], _mm512_loadu_si512(y->qs + 64 * g)), S[g]));
+    return _mm512_add_epi32(_mm512_add_epi32(q[0], q[1]), _mm512_add_epi32(q[2], q[3]));
+}
+
 /* Q4_K / Q5_K: one weight row times NC activation rows. */
 AI void k4_row(const mm_tile *t, int r, int c0, const int NC, const bool q5, const bool vnni) {
     const uint8_t *wrow = t->w + (size_t)r * t->w_stride;
@@ -115,22 +134,7 @@ AI void k4_row(const mm_tile *t, int r, int c0, const int NC, const bool q5, con
         const __m256 mv = _mm256_set1_ps(-dmin);
         for (int c = 0; c < NC; c++) {
             const block_q8_K *y = a[c] + i;
-            __m512i Q;
-            if (vnni) {
-                const __m512i z = _mm512_setzero_si512();
-                const __m512i P0 = _mm512_dpbusd_epi32(z, W[0], _mm512_loadu_si512(y->qs));
-                const __m512i P1 = _mm512_dpbusd_epi32(z, W[1], _mm512_loadu_si512(y->qs + 64));
-                const __m512i P2 = _mm512_dpbusd_epi32(z, W[2], _mm512_loadu_si512(y->qs + 128));
-                const __m512i P3 = _mm512_dpbusd_epi32(z, W[3], _mm512_loadu_si512(y->qs + 192));
-                Q = _mm512_add_epi32(_mm512_madd_epi16(_mm512_packs_epi32(P0, P1), S[0]),
-                                     _mm512_madd_epi16(_mm512_packs_epi32(P2, P3), S[1]));
-            } else {
-                __m512i q[4];
-                for (int g = 0; g < 4; g++)
-                    q[g] = opaque(_mm512_madd_epi16(
-                        _mm512_maddubs_epi16(W[g], _mm512_loadu_si512(y->qs + 64 * g)), S[g]));
-                Q = _mm512_add_epi32(_mm512_add_epi32(q[0], q[1]), _mm512_add_epi32(q[2], q[3]));
-            }
+            const __m512i Q = k4_scaled_sums(W, S, y, vnni);
             const __m256i M = _mm256_madd_epi16(mins, _mm256_loadu_si256((const void *)y->bsums));
             const __m256 mt = _mm256_mul_ps(_mm256_cvtepi32_ps(M), mv);
             const __m512 s = _mm512_fmadd_ps(_mm512_cvtepi32_ps(Q), dv, _mm512_zextps256_ps512(mt));
@@ -190,22 +194,7 @@ AI void k4o_row(const mm_tile *t, int r, int c0, const int NC, const bool vnni) 
             for (int g = 0; g < (vnni ? 2 : 4); g++) S[g] = _mm512_shuffle_epi8(scv, ctrl[g]);
             for (int c = 0; c < NC; c++) {
                 const block_q8_K *y = a[c] + i;
-                __m512i q;
-                if (vnni) {
-                    const __m512i z = _mm512_setzero_si512();
-                    const __m512i P0 = _mm512_dpbusd_epi32(z, W[0], _mm512_loadu_si512(y->qs));
-                    const __m512i P1 = _mm512_dpbusd_epi32(z, W[1], _mm512_loadu_si512(y->qs + 64));
-                    const __m512i P2 = _mm512_dpbusd_epi32(z, W[2], _mm512_loadu_si512(y->qs + 128));
-                    const __m512i P3 = _mm512_dpbusd_epi32(z, W[3], _mm512_loadu_si512(y->qs + 192));
-                    q = _mm512_add_epi32(_mm512_madd_epi16(_mm512_packs_epi32(P0, P1), S[0]),
-                                         _mm512_madd_epi16(_mm512_packs_epi32(P2, P3), S[1]));
-                } else {
-                    __m512i part[4];
-                    for (int g = 0; g < 4; g++)
-                        part[g] = opaque(_mm512_madd_epi16(
-                            _mm512_maddubs_epi16(W[g], _mm512_loadu_si512(y->qs + 64 * g)), S[g]));
-                    q = _mm512_add_epi32(_mm512_add_epi32(part[0], part[1]), _mm512_add_epi32(part[2], part[3]));
-                }
+                const __m512i q = k4_scaled_sums(W, S, y, vnni);
                 const __m128i q8s = _mm_hadd_epi16(_mm_loadu_si128((const void *)y->bsums),
                                                    _mm_loadu_si128((const void *)(y->bsums + 8)));
                 __m128i pm = _mm_madd_epi16(mins16, q8s);

@@ -58,12 +58,20 @@ cached_model() {
                    "$FENNEC_SRC"/src/model/hparams.c "$FENNEC_SRC"/src/tensor/quant*.c \
                    "$FENNEC_SRC"/src/tensor/half.c "$FENNEC_SRC"/src/gguf/gguf_writer.c 2>/dev/null |
                sha256sum | cut -c1-12)
-    local extra
-    extra=$(echo "$*" | tr -c 'a-zA-Z0-9.\n' '_')
+    local extra="" arg
+    for arg in "$@"; do # files (e.g. --vocab) by content, so every checkout shares one entry
+        if [[ -f "$arg" ]]; then extra+="_$(sha256sum "$arg" | cut -c1-12)"; else extra+="_$arg"; fi
+    done
+    extra=$(echo "${extra#_}" | tr -c 'a-zA-Z0-9.\n' '_')
     local f="$dir/$preset-$type-l$layers-s$seed${extra:+-$extra}-$src_hash.gguf"
     if [[ ! -f "$f" ]]; then
         "$FENNEC" make-model --preset "$preset" --type "$type" --layers "$layers" --seed "$seed" "$@" -o "$f" >&2 2>/dev/null ||
             { echo "make-model $preset $type failed" >&2; return 1; }
+        # the same model made by older sources is stale now (and can weigh gigabytes)
+        local old
+        for old in "$dir/$preset-$type-l$layers-s$seed${extra:+-$extra}-"????????????.gguf; do
+            [[ "$old" != "$f" && -f "$old" ]] && rm -f "$old"
+        done
     fi
     echo "$f"
 }
