@@ -167,8 +167,152 @@ AI void k4_row(const mm_tile *t, int r, const int NC, const bool q5, const bool 
     for (int c = 0; c < NC; c++) t->out[(size_t)c * t->out_stride + (size_t)r] = hsum(acc[c]);
 }
 
+/* 4x4 transpose of dwords: out[k] lane c = in[c] lane k. */
+AI void transpose4_epi32(const __m128i in[4], __m128i out[4]) {
+    const __m128i t0 = _mm_unpacklo_epi32(in[0], in[1]), t1 = _mm_unpackhi_epi32(in[0], in[1]);
+    const __m128i t2 = _mm_unpacklo_epi32(in[2], in[3]), t3 = _mm_unpackhi_epi32(in[2], in[3]);
+    out[0] = _mm_unpacklo_epi64(t0, t2);
+    out[1] = _mm_unpackhi_epi64(t0, t2);
+    out[2] = _mm_unpacklo_epi64(t1, t3);
+    out[3] = _mm_unpackhi_epi64(t1, t3);
+}
+
+/* Q4_K in llama.cpp's summation orders (ORDER, the tile's MM_ORDER_*; the AVX2 build's
+ * orders are the AVX-512 build's, see kernels_generic.c), so results match it bit for bit:
+ *   MM_ORDER_VEC    ggml_vec_dot_q4_K_q8_K: 8 integer lanes, lane L summing scale x (code x
+ *                   activation) over elements 4L..4L+3 of each 32; mins in 4 lanes; FMAs per
+ *                   super-block, then the 8-lane tree plus the mins' 4-lane tree
+ *   MM_ORDER_GEMV   ggml_gemv_q4_K_8x8_q8_K: the super-block's whole integer sum and min sum,
+ *                   one FMA each per super-block, result acc - accm
+ *   MM_ORDER_GEMM4  ggml_gemm_q4_K_8x8_q8_K: the same per 64 elements (4 FMAs each)
+ * maddubs + madd with the scale words leave dword lane j = elements 4j..4j+3 of the 32 (so
+ * ggml's lane j) with and without VNNI (VPDPBUSD's packs would mix the lanes). In the GEMV
+ * and GEMM4 orders the activation rows' scalar accumulators are the lanes of one vector. */
+AI void k4o_row(const mm_tile *t, int r, const int NC, const int ORDER) {
+    const uint8_t *wrow = t->w + (size_t)r * t->w_stride;
+    const block_q8_K *a[KQ_MAX_COLS];
+    for (int c = 0; c < NC; c++) a[c] = (const block_q8_K *)t->act[c];
+    __m256 acc8[KQ_MAX_COLS];
+    __m128 accm4[KQ_MAX_COLS];
+    for (int c = 0; c < NC; c++) acc8[c] = _mm256_setzero_ps(), accm4[c] = _mm_setzero_ps();
+    __m128 acci = _mm_setzero_ps(), accm = _mm_setzero_ps(); /* lane c: activation row c */
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    __m256i ctrl_lo[4], ctrl_hi[4];
+    for (int g = 0; g < 4; g++) {
+        uint8_t lo[16], hi[16];
+        for (int k = 0; k < 16; k++) lo[k] = (uint8_t)(2 * g), hi[k] = (uint8_t)(2 * g + 1);
+        ctrl_lo[g] = byte_to_word_ctrl(lo);
+        ctrl_hi[g] = byte_to_word_ctrl(hi);
+    }
+    const int64_t nb = t->n_in / QK_K;
+    for (int64_t i = 0; i < nb; i++) {
+        const block_q4_K *w = (const block_q4_K *)wrow + i;
+        prefetch_ahead(w, sizeof *w);
+        uint64_t sc, mn;
+        k4_scale_bytes(w->scales, &sc, &mn);
+        const __m256i scv = _mm256_set1_epi64x((long long)sc);
+        const float d = f16(w->d), dmin = f16(w->dmin);
+        /* VEC, GEMV: A = the integer lanes of the super-block. GEMM4: A = hadd(P0, P1),
+         * B = hadd(P2, P3) of the groups' lanes P_g (so hadd(A, B) has the group totals). */
+        __m256i A[KQ_MAX_COLS], B[KQ_MAX_COLS];
+        for (int g = 0; g < 4; g++) {
+            const __m256i q = _mm256_loadu_si256((const void *)(w->qs + 32 * g));
+            const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            const __m256i Slo = _mm256_shuffle_epi8(scv, ctrl_lo[g]), Shi = _mm256_shuffle_epi8(scv, ctrl_hi[g]);
+            for (int c = 0; c < NC; c++) {
+                const int8_t *yq = a[c][i].qs + 64 * g;
+                const __m256i p0 = opaque(_mm256_madd_epi16(
+                    _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const void *)yq)), Slo));
+                const __m256i p1 = opaque(_mm256_madd_epi16(
+                    _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const void *)(yq + 32))), Shi));
+                const __m256i P = _mm256_add_epi32(p0, p1);
+                if (ORDER != MM_ORDER_GEMM4) A[c] = g ? _mm256_add_epi32(A[c], P) : P;
+                else if (g == 0) A[c] = P;
+                else if (g == 1) A[c] = _mm256_hadd_epi32(A[c], P);
+                else if (g == 2) B[c] = P;
+                else B[c] = _mm256_hadd_epi32(B[c], P);
+            }
+        }
+        /* prod[m] = mn[2m] (b[4m] + b[4m+1]) + mn[2m+1] (b[4m+2] + b[4m+3]) */
+        const __m128i mins16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn));
+        __m128i prod[4];
+        float yd[4] = {0, 0, 0, 0};
+        for (int c = 0; c < 4; c++) {
+            if (c >= NC) {
+                prod[c] = _mm_setzero_si128();
+                if (ORDER != MM_ORDER_VEC) A[c] = B[c] = _mm256_setzero_si256();
+                continue;
+            }
+            const block_q8_K *y = a[c] + i;
+            yd[c] = y->d;
+            prod[c] = _mm_madd_epi16(mins16, _mm_hadd_epi16(_mm_loadu_si128((const void *)y->bsums),
+                                                            _mm_loadu_si128((const void *)(y->bsums + 8))));
+            if (ORDER == MM_ORDER_VEC) {
+                acc8[c] = _mm256_fmadd_ps(_mm256_set1_ps(y->d * d), _mm256_cvtepi32_ps(A[c]), acc8[c]);
+                accm4[c] = _mm_fmadd_ps(_mm_set1_ps(-y->d * dmin), _mm_cvtepi32_ps(prod[c]), accm4[c]);
+            }
+        }
+        if (ORDER == MM_ORDER_VEC) continue;
+        const __m128 ydv = _mm_loadu_ps(yd);
+        const __m128 dy = _mm_mul_ps(_mm_set1_ps(d), ydv), dmy = _mm_mul_ps(_mm_set1_ps(dmin), ydv);
+        if (ORDER == MM_ORDER_GEMV) {
+            /* lane c: the totals of activation row c */
+            const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(A[0], A[1]), _mm256_hadd_epi32(A[2], A[3]));
+            const __m128i tot = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+            const __m128i ms = _mm_hadd_epi32(_mm_hadd_epi32(prod[0], prod[1]), _mm_hadd_epi32(prod[2], prod[3]));
+            acci = _mm_fmadd_ps(_mm_cvtepi32_ps(tot), dy, acci);
+            accm = _mm_fmadd_ps(_mm_cvtepi32_ps(ms), dmy, accm);
+        } else {
+            __m128i tot[4], tg[4], mg[4];
+            for (int c = 0; c < 4; c++) {
+                const __m256i h = _mm256_hadd_epi32(A[c], B[c]); /* per half: groups 0..3 */
+                tot[c] = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+            }
+            transpose4_epi32(tot, tg);
+            transpose4_epi32(prod, mg);
+            for (int g = 0; g < 4; g++) {
+                acci = _mm_fmadd_ps(_mm_cvtepi32_ps(tg[g]), dy, acci);
+                accm = _mm_fmadd_ps(_mm_cvtepi32_ps(mg[g]), dmy, accm);
+            }
+        }
+    }
+    if (ORDER == MM_ORDER_VEC) {
+        for (int c = 0; c < NC; c++) {
+            __m128 m = _mm_add_ps(accm4[c], _mm_movehl_ps(accm4[c], accm4[c]));
+            m = _mm_add_ss(m, _mm_movehdup_ps(m));
+            t->out[(size_t)c * t->out_stride + (size_t)r] = hsum(acc8[c]) + _mm_cvtss_f32(m);
+        }
+    } else {
+        float v[4];
+        _mm_storeu_ps(v, _mm_sub_ps(acci, accm));
+        for (int c = 0; c < NC; c++) t->out[(size_t)c * t->out_stride + (size_t)r] = v[c];
+    }
+}
+
+#define K4O_COLS(t, r, ORD)                             \
+    switch ((t)->nc) {                                  \
+    case 1: k4o_row(t, r, 1, ORD); break;               \
+    case 2: k4o_row(t, r, 2, ORD); break;               \
+    case 3: k4o_row(t, r, 3, ORD); break;               \
+    default: k4o_row(t, r, 4, ORD); break;              \
+    }
+
+/* Q4_K, with and without VNNI (see k4o_row). */
+static void tile_q4_K(const mm_tile *t) {
+    for (int r = 0; r < t->nr; r++) {
+        if (t->order == MM_ORDER_GEMM4) K4O_COLS(t, r, MM_ORDER_GEMM4)
+        else if (t->order == MM_ORDER_GEMV) K4O_COLS(t, r, MM_ORDER_GEMV)
+        else K4O_COLS(t, r, MM_ORDER_VEC)
+    }
+}
+
 /* Q6_K, Q3_K, Q2_K: 16 sub-blocks of 16 (see kernels_avx512.c). Per half (128 elements)
- * four registers of 32 codes: each register's 128-bit lanes are two sub-blocks of 16. */
+ * four registers of 32 codes: each register's 128-bit lanes are two sub-blocks of 16.
+ * Q6_K follows ggml_vec_dot_q6_K_q8_K's order (llama.cpp's bits; see dot_q6_K in
+ * kernels_generic.c), with and without VNNI: maddubs + madd with the scale words leave
+ * dword lane j = elements 4j..4j+3 of each 32, ggml's lane j; the code offset comes off
+ * per lane as 32 (sc[2j] bsum[2j] + sc[2j+1] bsum[2j+1]); one FMA per super-block with
+ * d_w * d_y; then hsum, ggml's tree. (VPDPBUSD's packs would mix the lanes.) */
 enum { K16_Q6, K16_Q3, K16_Q2 };
 
 AI size_t k16_block_bytes(const int kind) {
@@ -279,7 +423,7 @@ AI void k16_row(const mm_tile *t, int r, const int NC, const int kind, const boo
             /* scale words of this half come from scales 8h..8h+7: table bytes 0..15 of a lane
              * hold words 0..7 (h = 0) or 8..15 (h = 1) */
             const __m256i tab = h ? sctab_hi : sctab;
-            if (vnni) {
+            if (vnni && kind != K16_Q6) {
                 for (int m = 0; m < 2; m++) {
                     const __m256i S = _mm256_shuffle_epi8(tab, ctrl_pair[m]);
                     for (int c = 0; c < NC; c++) {
@@ -331,8 +475,6 @@ AI void k16_row(const mm_tile *t, int r, const int NC, const int kind, const boo
         }                                                       \
     }
 
-#define Q4K_V(t, r, n) k4_row(t, r, n, false, true)
-#define Q4K_P(t, r, n) k4_row(t, r, n, false, false)
 #define Q5K_V(t, r, n) k4_row(t, r, n, true, true)
 #define Q5K_P(t, r, n) k4_row(t, r, n, true, false)
 #define Q6K_V(t, r, n) k16_row(t, r, n, K16_Q6, true)
@@ -341,8 +483,6 @@ AI void k16_row(const mm_tile *t, int r, const int NC, const int kind, const boo
 #define Q3K_P(t, r, n) k16_row(t, r, n, K16_Q3, false)
 #define Q2K_V(t, r, n) k16_row(t, r, n, K16_Q2, true)
 #define Q2K_P(t, r, n) k16_row(t, r, n, K16_Q2, false)
-KQ_TILE(tile_q4_K_vnni, Q4K_V)
-KQ_TILE(tile_q4_K_plain, Q4K_P)
 KQ_TILE(tile_q5_K_vnni, Q5K_V)
 KQ_TILE(tile_q5_K_plain, Q5K_P)
 KQ_TILE(tile_q6_K_vnni, Q6K_V)
@@ -744,9 +884,7 @@ AI void kq_gemm(const mm_gemm *g, const int kind) {
     }
 }
 
-static void gemm_q4_K(const mm_gemm *g) { kq_gemm(g, KP_Q4_K); }
 static void gemm_q5_K(const mm_gemm *g) { kq_gemm(g, KP_Q5_K); }
-static void gemm_q6_K(const mm_gemm *g) { kq_gemm(g, KP_Q6_K); }
 static void gemm_q3_K(const mm_gemm *g) { kq_gemm(g, KP_Q3_K); }
 static void gemm_q2_K(const mm_gemm *g) { kq_gemm(g, KP_Q2_K); }
 
@@ -932,6 +1070,9 @@ AI float fl_elem(const uint8_t *row, int64_t i, const int kind) {
     }
 }
 
+/* 8 lanes, lane k the fused multiply-adds of elements k, k+8, ..., then hsum (ggml's tree):
+ * for F32 and n_in a multiple of 8 that is llamafile's tinyBLAS<8, __m256> (ggml-cpu's AVX2
+ * build), so MM_ORDER_SGEMM products are llama.cpp's bits without a separate path. */
 AI void fl_tile(const mm_tile *t, int r0, const int NR, const int NC, const int kind) {
     const uint8_t *wr[FL_MAX_ROWS];
     const float *a[FL_MAX_COLS];
@@ -1073,7 +1214,7 @@ void mm_kernels_avx2(mm_kernel_set *ks, const fn_cpu_features *f) {
     const char *level = vnni ? "avx2-vnni" : "avx2";
 #define K(type, fn, mr, mc) \
     ks->gemm[type] = (mm_kernel){.tile = fn, .max_rows = mr, .max_cols = mc, .name = level}
-    K(FN_Q4_K, vnni ? tile_q4_K_vnni : tile_q4_K_plain, 4, KQ_MAX_COLS);
+    K(FN_Q4_K, tile_q4_K, 4, KQ_MAX_COLS);
     K(FN_Q5_K, vnni ? tile_q5_K_vnni : tile_q5_K_plain, 4, KQ_MAX_COLS);
     K(FN_Q6_K, vnni ? tile_q6_K_vnni : tile_q6_K_plain, 4, KQ_MAX_COLS);
     K(FN_Q3_K, vnni ? tile_q3_K_vnni : tile_q3_K_plain, 4, KQ_MAX_COLS);
@@ -1090,8 +1231,8 @@ void mm_kernels_avx2(mm_kernel_set *ks, const fn_cpu_features *f) {
 #undef K
     if (vnni) {
         static const struct { uint32_t type; mm_gemm_fn fn; int64_t min_n; } panels[] = {
-            {FN_Q4_K, gemm_q4_K, GEMM_MIN_N_KQ}, {FN_Q5_K, gemm_q5_K, GEMM_MIN_N_KQ},
-            {FN_Q6_K, gemm_q6_K, GEMM_MIN_N_KQ}, {FN_Q3_K, gemm_q3_K, GEMM_MIN_N_KQ},
+            /* no Q4_K or Q6_K panels: their direct tiles follow llama.cpp's orders */
+            {FN_Q5_K, gemm_q5_K, GEMM_MIN_N_KQ}, {FN_Q3_K, gemm_q3_K, GEMM_MIN_N_KQ},
             {FN_Q2_K, gemm_q2_K, GEMM_MIN_N_KQ},
             {FN_Q4_0, gemm_q4_0, GEMM_MIN_N_LG}, {FN_Q4_1, gemm_q4_1, GEMM_MIN_N_LG},
             {FN_Q5_0, gemm_q5_0, GEMM_MIN_N_LG}, {FN_Q5_1, gemm_q5_1, GEMM_MIN_N_LG},
