@@ -257,9 +257,18 @@ AI void k4o_row(const mm_tile *t, int r, const int NC, const int ORDER) {
         const __m128 dy = _mm_mul_ps(_mm_set1_ps(d), ydv), dmy = _mm_mul_ps(_mm_set1_ps(dmin), ydv);
         if (ORDER == MM_ORDER_GEMV) {
             /* lane c: the totals of activation row c */
-            const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(A[0], A[1]), _mm256_hadd_epi32(A[2], A[3]));
-            const __m128i tot = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-            const __m128i ms = _mm_hadd_epi32(_mm_hadd_epi32(prod[0], prod[1]), _mm_hadd_epi32(prod[2], prod[3]));
+            __m128i tot, ms;
+            if (NC == 1) { /* decode: plain horizontal sums */
+                __m128i v = _mm_add_epi32(_mm256_castsi256_si128(A[0]), _mm256_extracti128_si256(A[0], 1));
+                v = _mm_add_epi32(v, _mm_unpackhi_epi64(v, v));
+                __m128i m = _mm_add_epi32(prod[0], _mm_unpackhi_epi64(prod[0], prod[0]));
+                tot = _mm_add_epi32(v, _mm_srli_epi64(v, 32));
+                ms = _mm_add_epi32(m, _mm_srli_epi64(m, 32));
+            } else {
+                const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(A[0], A[1]), _mm256_hadd_epi32(A[2], A[3]));
+                tot = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+                ms = _mm_hadd_epi32(_mm_hadd_epi32(prod[0], prod[1]), _mm_hadd_epi32(prod[2], prod[3]));
+            }
             acci = _mm_fmadd_ps(_mm_cvtepi32_ps(tot), dy, acci);
             accm = _mm_fmadd_ps(_mm_cvtepi32_ps(ms), dmy, accm);
         } else {
@@ -663,6 +672,8 @@ typedef struct {
     __m256 scale[PN_SB][16];  /* [sub-block][row]: d * sc */
     __m256i pair[PN_SB][8];   /* i16 pairs multiplying the bsum pairs */
     __m256 pair_scale[PN_SB]; /* -dmin, -32 d (Q6_K) or -4 d (Q3_K) */
+    __m256i sci[PN_SB][8];    /* Q4_K: the 6-bit scales as integers */
+    __m256 d[PN_SB], dmin[PN_SB]; /* Q4_K: d and dmin */
 } kq_panel;
 
 enum { KP_Q4_K, KP_Q5_K, KP_Q6_K, KP_Q3_K, KP_Q2_K };
@@ -814,6 +825,24 @@ AI void kq_pack(kq_panel *P, const uint8_t *w, size_t w_stride, int nr, int64_t 
         for (int j = 0; j < 16; j++) P->scale[i][j] = _mm256_loadu_ps(scale[j]);
         for (int j = 0; j < 8; j++) P->pair[i][j] = _mm256_loadu_si256((const void *)pair[j]);
         P->pair_scale[i] = _mm256_loadu_ps(pair_scale);
+        if (kind == KP_Q4_K) {
+            int32_t sci[8][PN_ROWS];
+            float d[PN_ROWS], dmin[PN_ROWS];
+            for (int r = 0; r < PN_ROWS; r++) {
+                uint64_t sc = 0, mn;
+                d[r] = dmin[r] = 0;
+                if (r < nr) {
+                    const block_q4_K *x = (const block_q4_K *)(w + (size_t)r * w_stride) + sb0 + i;
+                    k4_scale_bytes(x->scales, &sc, &mn);
+                    d[r] = f16(x->d);
+                    dmin[r] = f16(x->dmin);
+                }
+                for (int j = 0; j < 8; j++) sci[j][r] = (int32_t)((sc >> (8 * j)) & 0xff);
+            }
+            for (int j = 0; j < 8; j++) P->sci[i][j] = _mm256_loadu_si256((const void *)sci[j]);
+            P->d[i] = _mm256_loadu_ps(d);
+            P->dmin[i] = _mm256_loadu_ps(dmin);
+        }
     }
 }
 
@@ -880,6 +909,109 @@ AI void kq_gemm(const mm_gemm *g, const int kind) {
             int64_t c = 0;
             for (; c + 2 <= g->n; c += 2) kq_tile(&P, g, c, sb0, nsb, nr, out, 2, kind);
             if (c < g->n) kq_tile(&P, g, c, sb0, nsb, nr, out, 1, kind);
+        }
+    }
+}
+
+/* ---- Q4_K panels in llama.cpp's repacked orders (see k4o_row) ----
+ * Each output keeps two float accumulators (codes, mins) from the first super-block to the
+ * last, so they live in `acc` across the K chunks; the loop order is activation chunk,
+ * panel, K chunk. Sub-block sums are integers (VPDPBUSD), scaled as integers, and rounded
+ * once per 64 elements (GEMM4) or per super-block (GEMV), as kquant_panels_avx512.c. */
+
+#define K4O_ACTS 128 /* activation rows per pass */
+#define K4O_NA 2     /* activation rows computed together */
+
+AI void k4o_compute(const kq_panel *P, int nsb, const block_q8_K *const *a, const int NA, const bool gemm4,
+                    __m256 *acci, __m256 *accm) {
+    for (int i = 0; i < nsb; i++) {
+        __m256i isum[K4O_NA], msum[K4O_NA];
+        for (int c = 0; c < NA; c++) isum[c] = msum[c] = _mm256_setzero_si256();
+        for (int s = 0; s < 8; s++) {
+            __m256i e[K4O_NA], o[K4O_NA];
+            for (int c = 0; c < NA; c++) e[c] = o[c] = _mm256_setzero_si256();
+            for (int k = 0; k < 8; k += 2) {
+                const __m256i W0 = P->q[i][8 * s + k], W1 = P->q[i][8 * s + k + 1];
+                for (int c = 0; c < NA; c++) {
+                    const int8_t *y = a[c][i].qs + 4 * (8 * s + k);
+                    e[c] = _mm256_dpbusd_avx_epi32(e[c], W0, bcast32(y));
+                    o[c] = _mm256_dpbusd_avx_epi32(o[c], W1, bcast32(y + 4));
+                }
+            }
+            for (int c = 0; c < NA; c++) {
+                isum[c] = _mm256_add_epi32(isum[c], _mm256_mullo_epi32(_mm256_add_epi32(e[c], o[c]), P->sci[i][s]));
+                msum[c] = _mm256_dpwssd_avx_epi32(msum[c], P->pair[i][s], bcast32(a[c][i].bsums + 2 * s));
+            }
+            if (gemm4 ? s % 2 == 1 : s == 7) /* the end of a 64-element group / of the super-block */
+                for (int c = 0; c < NA; c++) {
+                    const __m256 yd = _mm256_set1_ps(a[c][i].d);
+                    acci[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_mul_ps(P->d[i], yd), acci[c]);
+                    accm[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum[c]), _mm256_mul_ps(P->dmin[i], yd), accm[c]);
+                    isum[c] = msum[c] = _mm256_setzero_si256();
+                }
+        }
+    }
+}
+
+AI void k4o_part(const kq_panel *P, const mm_gemm *g, int64_t a0, int64_t c0, int64_t sb0, int nsb,
+                 __m256 (*acc)[2], const int NA) {
+    const block_q8_K *a[K4O_NA];
+    __m256 ai[K4O_NA], am[K4O_NA];
+    for (int c = 0; c < NA; c++) {
+        const int64_t idx = g->rows ? g->rows[a0 + c0 + c] : a0 + c0 + c;
+        a[c] = (const block_q8_K *)(g->act + (size_t)idx * g->act_stride) + sb0;
+        ai[c] = acc[c0 + c][0];
+        am[c] = acc[c0 + c][1];
+    }
+    k4o_compute(P, nsb, a, NA, a0 + c0 < g->n_grouped, ai, am);
+    for (int c = 0; c < NA; c++) {
+        acc[c0 + c][0] = ai[c];
+        acc[c0 + c][1] = am[c];
+    }
+}
+
+/* Activation rows c..end (all on one side of n_grouped), K4O_NA at a time. */
+AI void k4o_span(const kq_panel *P, const mm_gemm *g, int64_t a0, int64_t c, int64_t end, int64_t sb0,
+                 int nsb, __m256 (*acc)[2]) {
+    for (; c + K4O_NA <= end; c += K4O_NA) k4o_part(P, g, a0, c, sb0, nsb, acc, K4O_NA);
+    if (c < end) k4o_part(P, g, a0, c, sb0, nsb, acc, 1);
+}
+
+static void gemm_q4_K(const mm_gemm *g) {
+    if (g->order == MM_ORDER_VEC) { /* a matrix ggml does not repack: the direct tiles */
+        const uint8_t *rows[KQ_MAX_COLS];
+        mm_tile t = {.n_in = g->n_in, .w = g->w, .w_stride = g->w_stride, .act = rows,
+                     .out_stride = g->out_stride, .nr = (int)g->nr, .order = MM_ORDER_VEC};
+        for (int64_t c = 0; c < g->n; c += KQ_MAX_COLS) {
+            const int nc = (int)(g->n - c < KQ_MAX_COLS ? g->n - c : KQ_MAX_COLS);
+            for (int k = 0; k < nc; k++)
+                rows[k] = g->act + (size_t)(g->rows ? g->rows[c + k] : c + k) * g->act_stride;
+            t.nc = nc;
+            t.out = g->out + (size_t)c * g->out_stride;
+            tile_q4_K(&t);
+        }
+        return;
+    }
+    kq_panel P __attribute__((aligned(32)));
+    __m256 acc[K4O_ACTS][2];
+    const int64_t nb = g->n_in / QK_K;
+    for (int64_t a0 = 0; a0 < g->n; a0 += K4O_ACTS) {
+        const int na = (int)(g->n - a0 < K4O_ACTS ? g->n - a0 : K4O_ACTS);
+        int64_t split = g->n_grouped - a0; /* rows before it: GEMM4 order */
+        split = split < 0 ? 0 : split > na ? na : split;
+        for (int64_t r0 = 0; r0 < g->nr; r0 += PN_ROWS) {
+            const int nr = (int)(g->nr - r0 < PN_ROWS ? g->nr - r0 : PN_ROWS);
+            for (int c = 0; c < na; c++) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
+            for (int64_t sb0 = 0; sb0 < nb; sb0 += PN_SB) {
+                const int nsb = (int)(nb - sb0 < PN_SB ? nb - sb0 : PN_SB);
+                kq_pack(&P, g->w + (size_t)r0 * g->w_stride, g->w_stride, nr, sb0, nsb, KP_Q4_K);
+                k4o_span(&P, g, a0, 0, split, sb0, nsb, acc);
+                k4o_span(&P, g, a0, split, na, sb0, nsb, acc);
+            }
+            const __m256i m = row_mask(nr);
+            for (int c = 0; c < na; c++)
+                _mm256_maskstore_ps(g->out + (size_t)(a0 + c) * g->out_stride + r0, m,
+                                    _mm256_sub_ps(acc[c][0], acc[c][1]));
         }
     }
 }
@@ -1231,8 +1363,9 @@ void mm_kernels_avx2(mm_kernel_set *ks, const fn_cpu_features *f) {
 #undef K
     if (vnni) {
         static const struct { uint32_t type; mm_gemm_fn fn; int64_t min_n; } panels[] = {
-            /* no Q4_K or Q6_K panels: their direct tiles follow llama.cpp's orders */
-            {FN_Q5_K, gemm_q5_K, GEMM_MIN_N_KQ}, {FN_Q3_K, gemm_q3_K, GEMM_MIN_N_KQ},
+            /* no Q6_K panel: its direct tiles follow ggml's 8-lane order */
+            {FN_Q4_K, gemm_q4_K, GEMM_MIN_N_KQ}, {FN_Q5_K, gemm_q5_K, GEMM_MIN_N_KQ},
+            {FN_Q3_K, gemm_q3_K, GEMM_MIN_N_KQ},
             {FN_Q2_K, gemm_q2_K, GEMM_MIN_N_KQ},
             {FN_Q4_0, gemm_q4_0, GEMM_MIN_N_LG}, {FN_Q4_1, gemm_q4_1, GEMM_MIN_N_LG},
             {FN_Q5_0, gemm_q5_0, GEMM_MIN_N_LG}, {FN_Q5_1, gemm_q5_1, GEMM_MIN_N_LG},
