@@ -196,7 +196,11 @@ AI void k4o_row(const mm_tile *t, int r, const int NC, const int ORDER) {
     __m128 accm4[KQ_MAX_COLS];
     for (int c = 0; c < NC; c++) acc8[c] = _mm256_setzero_ps(), accm4[c] = _mm_setzero_ps();
     __m128 acci = _mm_setzero_ps(), accm = _mm_setzero_ps(); /* lane c: activation row c */
+    __m128 acc2 = _mm_setzero_ps(); /* GEMV, one activation row: lanes acc, accm */
     const __m256i m4 = _mm256_set1_epi8(0x0f);
+    uint8_t midx[32]; /* mins as words [m0 m0 m1 m1 ... m7 m7], to pair with the 16 bsums */
+    for (int k = 0; k < 32; k++) midx[k] = (uint8_t)(k & 1 ? 0x80 : (k >> 2));
+    const __m256i ctrl_m = _mm256_loadu_si256((const void *)midx);
     __m256i ctrl_lo[4], ctrl_hi[4];
     for (int g = 0; g < 4; g++) {
         uint8_t lo[16], hi[16];
@@ -233,6 +237,17 @@ AI void k4o_row(const mm_tile *t, int r, const int NC, const int ORDER) {
                 else B[c] = _mm256_hadd_epi32(B[c], P);
             }
         }
+        if (ORDER == MM_ORDER_GEMV && NC == 1) { /* decode: both totals in one reduction */
+            const block_q8_K *y = a[0] + i;
+            const __m256i mins = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)mn), ctrl_m);
+            const __m256i M = _mm256_madd_epi16(mins, _mm256_loadu_si256((const void *)y->bsums));
+            const __m256i h = _mm256_hadd_epi32(A[0], M); /* per half: [A A M M] */
+            __m128i x = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+            x = _mm_hadd_epi32(x, x); /* [isum, msum, isum, msum] */
+            const __m128 dd = _mm_mul_ps(_mm_setr_ps(d, dmin, d, dmin), _mm_set1_ps(y->d));
+            acc2 = _mm_fmadd_ps(_mm_cvtepi32_ps(x), dd, acc2);
+            continue;
+        }
         /* prod[m] = mn[2m] (b[4m] + b[4m+1]) + mn[2m+1] (b[4m+2] + b[4m+3]) */
         const __m128i mins16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn));
         __m128i prod[4];
@@ -257,18 +272,9 @@ AI void k4o_row(const mm_tile *t, int r, const int NC, const int ORDER) {
         const __m128 dy = _mm_mul_ps(_mm_set1_ps(d), ydv), dmy = _mm_mul_ps(_mm_set1_ps(dmin), ydv);
         if (ORDER == MM_ORDER_GEMV) {
             /* lane c: the totals of activation row c */
-            __m128i tot, ms;
-            if (NC == 1) { /* decode: plain horizontal sums */
-                __m128i v = _mm_add_epi32(_mm256_castsi256_si128(A[0]), _mm256_extracti128_si256(A[0], 1));
-                v = _mm_add_epi32(v, _mm_unpackhi_epi64(v, v));
-                __m128i m = _mm_add_epi32(prod[0], _mm_unpackhi_epi64(prod[0], prod[0]));
-                tot = _mm_add_epi32(v, _mm_srli_epi64(v, 32));
-                ms = _mm_add_epi32(m, _mm_srli_epi64(m, 32));
-            } else {
-                const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(A[0], A[1]), _mm256_hadd_epi32(A[2], A[3]));
-                tot = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-                ms = _mm_hadd_epi32(_mm_hadd_epi32(prod[0], prod[1]), _mm_hadd_epi32(prod[2], prod[3]));
-            }
+            const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(A[0], A[1]), _mm256_hadd_epi32(A[2], A[3]));
+            const __m128i tot = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+            const __m128i ms = _mm_hadd_epi32(_mm_hadd_epi32(prod[0], prod[1]), _mm_hadd_epi32(prod[2], prod[3]));
             acci = _mm_fmadd_ps(_mm_cvtepi32_ps(tot), dy, acci);
             accm = _mm_fmadd_ps(_mm_cvtepi32_ps(ms), dmy, accm);
         } else {
@@ -291,6 +297,8 @@ AI void k4o_row(const mm_tile *t, int r, const int NC, const int ORDER) {
             m = _mm_add_ss(m, _mm_movehdup_ps(m));
             t->out[(size_t)c * t->out_stride + (size_t)r] = hsum(acc8[c]) + _mm_cvtss_f32(m);
         }
+    } else if (ORDER == MM_ORDER_GEMV && NC == 1) {
+        t->out[r] = _mm_cvtss_f32(_mm_sub_ss(acc2, _mm_movehdup_ps(acc2)));
     } else {
         float v[4];
         _mm_storeu_ps(v, _mm_sub_ps(acci, accm));
