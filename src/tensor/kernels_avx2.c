@@ -186,9 +186,10 @@ AI void transpose4_epi32(const __m128i in[4], __m128i out[4]) {
  *                   one FMA each per super-block, result acc - accm
  *   MM_ORDER_GEMM4  ggml_gemm_q4_K_8x8_q8_K: the same per 64 elements (4 FMAs each)
  * maddubs + madd with the scale words leave dword lane j = elements 4j..4j+3 of the 32 (so
- * ggml's lane j) with and without VNNI (VPDPBUSD's packs would mix the lanes). In the GEMV
- * and GEMM4 orders the activation rows' scalar accumulators are the lanes of one vector. */
-AI void k4o_row(const mm_tile *t, int r, const int NC, const int ORDER) {
+ * ggml's lane j) with and without VNNI (VPDPBUSD's packs would mix the lanes). The GEMV and
+ * GEMM4 orders need only the totals, so with VNNI they take VPDPBUSD + packs + madd; their
+ * activation rows' scalar accumulators are the lanes of one vector. */
+AI void k4o_row(const mm_tile *t, int r, const int NC, const int ORDER, const bool vnni) {
     const uint8_t *wrow = t->w + (size_t)r * t->w_stride;
     const block_q8_K *a[KQ_MAX_COLS];
     for (int c = 0; c < NC; c++) a[c] = (const block_q8_K *)t->act[c];
@@ -201,10 +202,15 @@ AI void k4o_row(const mm_tile *t, int r, const int NC, const int ORDER) {
     uint8_t midx[32]; /* mins as words [m0 m0 m1 m1 ... m7 m7], to pair with the 16 bsums */
     for (int k = 0; k < 32; k++) midx[k] = (uint8_t)(k & 1 ? 0x80 : (k >> 2));
     const __m256i ctrl_m = _mm256_loadu_si256((const void *)midx);
+    const bool dp = vnni && ORDER != MM_ORDER_VEC; /* VPDPBUSD + packs: totals only */
     __m256i ctrl_lo[4], ctrl_hi[4];
     for (int g = 0; g < 4; g++) {
         uint8_t lo[16], hi[16];
-        for (int k = 0; k < 16; k++) lo[k] = (uint8_t)(2 * g), hi[k] = (uint8_t)(2 * g + 1);
+        for (int k = 0; k < 16; k++) {
+            /* packs(P_lo, P_hi) puts per lane P_lo's 4 dwords then P_hi's */
+            lo[k] = (uint8_t)(dp ? 2 * g + ((k & 7) >= 4) : 2 * g);
+            hi[k] = (uint8_t)(2 * g + 1);
+        }
         ctrl_lo[g] = byte_to_word_ctrl(lo);
         ctrl_hi[g] = byte_to_word_ctrl(hi);
     }
@@ -225,11 +231,19 @@ AI void k4o_row(const mm_tile *t, int r, const int NC, const int ORDER) {
             const __m256i Slo = _mm256_shuffle_epi8(scv, ctrl_lo[g]), Shi = _mm256_shuffle_epi8(scv, ctrl_hi[g]);
             for (int c = 0; c < NC; c++) {
                 const int8_t *yq = a[c][i].qs + 64 * g;
-                const __m256i p0 = opaque(_mm256_madd_epi16(
-                    _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const void *)yq)), Slo));
-                const __m256i p1 = opaque(_mm256_madd_epi16(
-                    _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const void *)(yq + 32))), Shi));
-                const __m256i P = _mm256_add_epi32(p0, p1);
+                __m256i P;
+                if (dp) {
+                    const __m256i z = _mm256_setzero_si256();
+                    const __m256i p0 = _mm256_dpbusd_avx_epi32(z, lo, _mm256_loadu_si256((const void *)yq));
+                    const __m256i p1 = _mm256_dpbusd_avx_epi32(z, hi, _mm256_loadu_si256((const void *)(yq + 32)));
+                    P = _mm256_madd_epi16(_mm256_packs_epi32(p0, p1), Slo);
+                } else {
+                    const __m256i p0 = opaque(_mm256_madd_epi16(
+                        _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const void *)yq)), Slo));
+                    const __m256i p1 = opaque(_mm256_madd_epi16(
+                        _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const void *)(yq + 32))), Shi));
+                    P = _mm256_add_epi32(p0, p1);
+                }
                 if (ORDER != MM_ORDER_GEMM4) A[c] = g ? _mm256_add_epi32(A[c], P) : P;
                 else if (g == 0) A[c] = P;
                 else if (g == 1) A[c] = _mm256_hadd_epi32(A[c], P);
@@ -306,22 +320,25 @@ AI void k4o_row(const mm_tile *t, int r, const int NC, const int ORDER) {
     }
 }
 
-#define K4O_COLS(t, r, ORD)                             \
+#define K4O_COLS(t, r, ORD, vnni)                       \
     switch ((t)->nc) {                                  \
-    case 1: k4o_row(t, r, 1, ORD); break;               \
-    case 2: k4o_row(t, r, 2, ORD); break;               \
-    case 3: k4o_row(t, r, 3, ORD); break;               \
-    default: k4o_row(t, r, 4, ORD); break;              \
+    case 1: k4o_row(t, r, 1, ORD, vnni); break;         \
+    case 2: k4o_row(t, r, 2, ORD, vnni); break;         \
+    case 3: k4o_row(t, r, 3, ORD, vnni); break;         \
+    default: k4o_row(t, r, 4, ORD, vnni); break;        \
     }
 
-/* Q4_K, with and without VNNI (see k4o_row). */
-static void tile_q4_K(const mm_tile *t) {
+/* Q4_K (see k4o_row). */
+AI void tile_q4_K(const mm_tile *t, const bool vnni) {
     for (int r = 0; r < t->nr; r++) {
-        if (t->order == MM_ORDER_GEMM4) K4O_COLS(t, r, MM_ORDER_GEMM4)
-        else if (t->order == MM_ORDER_GEMV) K4O_COLS(t, r, MM_ORDER_GEMV)
-        else K4O_COLS(t, r, MM_ORDER_VEC)
+        if (t->order == MM_ORDER_GEMM4) K4O_COLS(t, r, MM_ORDER_GEMM4, vnni)
+        else if (t->order == MM_ORDER_GEMV) K4O_COLS(t, r, MM_ORDER_GEMV, vnni)
+        else K4O_COLS(t, r, MM_ORDER_VEC, vnni)
     }
 }
+
+static void tile_q4_K_vnni(const mm_tile *t) { tile_q4_K(t, true); }
+static void tile_q4_K_plain(const mm_tile *t) { tile_q4_K(t, false); }
 
 /* Q6_K, Q3_K, Q2_K: 16 sub-blocks of 16 (see kernels_avx512.c). Per half (128 elements)
  * four registers of 32 codes: each register's 128-bit lanes are two sub-blocks of 16.
@@ -680,7 +697,7 @@ typedef struct {
     __m256 scale[PN_SB][16];  /* [sub-block][row]: d * sc */
     __m256i pair[PN_SB][8];   /* i16 pairs multiplying the bsum pairs */
     __m256 pair_scale[PN_SB]; /* -dmin, -32 d (Q6_K) or -4 d (Q3_K) */
-    __m256i sci[PN_SB][8];    /* Q4_K: the 6-bit scales as integers */
+    __m256i sci[PN_SB][8];    /* Q4_K: the 6-bit scales as i16 pairs (sc, sc) */
     __m256 d[PN_SB], dmin[PN_SB]; /* Q4_K: d and dmin */
 } kq_panel;
 
@@ -845,7 +862,7 @@ AI void kq_pack(kq_panel *P, const uint8_t *w, size_t w_stride, int nr, int64_t 
                     d[r] = f16(x->d);
                     dmin[r] = f16(x->dmin);
                 }
-                for (int j = 0; j < 8; j++) sci[j][r] = (int32_t)((sc >> (8 * j)) & 0xff);
+                for (int j = 0; j < 8; j++) sci[j][r] = (int32_t)(((sc >> (8 * j)) & 0xff) * 0x10001u);
             }
             for (int j = 0; j < 8; j++) P->sci[i][j] = _mm256_loadu_si256((const void *)sci[j]);
             P->d[i] = _mm256_loadu_ps(d);
@@ -947,7 +964,9 @@ AI void k4o_compute(const kq_panel *P, int nsb, const block_q8_K *const *a, cons
                 }
             }
             for (int c = 0; c < NA; c++) {
-                isum[c] = _mm256_add_epi32(isum[c], _mm256_mullo_epi32(_mm256_add_epi32(e[c], o[c]), P->sci[i][s]));
+                /* e and o (16 codes <= 15 each) fit in i16: one dpwssd scales both */
+                const __m256i eo = _mm256_blend_epi16(e[c], _mm256_slli_epi32(o[c], 16), 0xaa);
+                isum[c] = _mm256_dpwssd_avx_epi32(isum[c], eo, P->sci[i][s]);
                 msum[c] = _mm256_dpwssd_avx_epi32(msum[c], P->pair[i][s], bcast32(a[c][i].bsums + 2 * s));
             }
             if (gemm4 ? s % 2 == 1 : s == 7) /* the end of a 64-element group / of the super-block */
@@ -996,7 +1015,7 @@ static void gemm_q4_K(const mm_gemm *g) {
                 rows[k] = g->act + (size_t)(g->rows ? g->rows[c + k] : c + k) * g->act_stride;
             t.nc = nc;
             t.out = g->out + (size_t)c * g->out_stride;
-            tile_q4_K(&t);
+            tile_q4_K_vnni(&t); /* VEC: the same code with or without VNNI */
         }
         return;
     }
@@ -1354,7 +1373,7 @@ void mm_kernels_avx2(mm_kernel_set *ks, const fn_cpu_features *f) {
     const char *level = vnni ? "avx2-vnni" : "avx2";
 #define K(type, fn, mr, mc) \
     ks->gemm[type] = (mm_kernel){.tile = fn, .max_rows = mr, .max_cols = mc, .name = level}
-    K(FN_Q4_K, tile_q4_K, 4, KQ_MAX_COLS);
+    K(FN_Q4_K, vnni ? tile_q4_K_vnni : tile_q4_K_plain, 4, KQ_MAX_COLS);
     K(FN_Q5_K, vnni ? tile_q5_K_vnni : tile_q5_K_plain, 4, KQ_MAX_COLS);
     K(FN_Q6_K, vnni ? tile_q6_K_vnni : tile_q6_K_plain, 4, KQ_MAX_COLS);
     K(FN_Q3_K, vnni ? tile_q3_K_vnni : tile_q3_K_plain, 4, KQ_MAX_COLS);
