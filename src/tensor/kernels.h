@@ -18,10 +18,12 @@
 #include "tensor/matmul.h"
 
 /* Summation order a tile's dot products should follow, where it matters for matching
- * llama.cpp bit for bit (ggml-cpu's x86 build). Only the generic Q4_K and F32 kernels
- * distinguish them today; every other kernel (and every "gemm" panel kernel, which is not
- * told) uses one order for all. The driver chooses it per tile (see mm_job_order in
- * matmul.c) so that a tile never mixes orders:
+ * llama.cpp bit for bit (ggml-cpu's x86 builds: the generic and AVX-512 levels follow the
+ * AVX-512 build, the AVX2 levels the AVX2 build, whose K-quant orders are the same). The
+ * Q4_K kernels (tiles and panels, via mm_gemm.n_grouped/order) and the generic/AVX-512 F32
+ * ones distinguish them; Q6_K and Q8_0 have one order (the vec_dot's), the AVX2 F32 tile
+ * one that is tinyBLAS<8>'s. The driver chooses it per tile (see mm_job_order in matmul.c)
+ * so that a tile never mixes orders:
  *   MM_ORDER_VEC    the type's ggml_vec_dot_* (a matrix ggml does not repack)
  *   MM_ORDER_GEMV   ggml_gemv_q4_K_8x8_q8_K (repacked; one activation row at a time)
  *   MM_ORDER_GEMM4  ggml_gemm_q4_K_8x8_q8_K (repacked; activation rows in whole groups of 4)

@@ -167,8 +167,186 @@ AI void k4_row(const mm_tile *t, int r, const int NC, const bool q5, const bool 
     for (int c = 0; c < NC; c++) t->out[(size_t)c * t->out_stride + (size_t)r] = hsum(acc[c]);
 }
 
+/* 4x4 transpose of dwords: out[k] lane c = in[c] lane k. */
+AI void transpose4_epi32(const __m128i in[4], __m128i out[4]) {
+    const __m128i t0 = _mm_unpacklo_epi32(in[0], in[1]), t1 = _mm_unpackhi_epi32(in[0], in[1]);
+    const __m128i t2 = _mm_unpacklo_epi32(in[2], in[3]), t3 = _mm_unpackhi_epi32(in[2], in[3]);
+    out[0] = _mm_unpacklo_epi64(t0, t2);
+    out[1] = _mm_unpackhi_epi64(t0, t2);
+    out[2] = _mm_unpacklo_epi64(t1, t3);
+    out[3] = _mm_unpackhi_epi64(t1, t3);
+}
+
+/* Q4_K in llama.cpp's summation orders (ORDER, the tile's MM_ORDER_*; the AVX2 build's
+ * orders are the AVX-512 build's, see kernels_generic.c), so results match it bit for bit:
+ *   MM_ORDER_VEC    ggml_vec_dot_q4_K_q8_K: 8 integer lanes, lane L summing scale x (code x
+ *                   activation) over elements 4L..4L+3 of each 32; mins in 4 lanes; FMAs per
+ *                   super-block, then the 8-lane tree plus the mins' 4-lane tree
+ *   MM_ORDER_GEMV   ggml_gemv_q4_K_8x8_q8_K: the super-block's whole integer sum and min sum,
+ *                   one FMA each per super-block, result acc - accm
+ *   MM_ORDER_GEMM4  ggml_gemm_q4_K_8x8_q8_K: the same per 64 elements (4 FMAs each)
+ * maddubs + madd with the scale words leave dword lane j = elements 4j..4j+3 of the 32 (so
+ * ggml's lane j) with and without VNNI (VPDPBUSD's packs would mix the lanes). The GEMV and
+ * GEMM4 orders need only the totals, so with VNNI they take VPDPBUSD + packs + madd; their
+ * activation rows' scalar accumulators are the lanes of one vector. */
+AI void k4o_row(const mm_tile *t, int r, const int NC, const int ORDER, const bool vnni) {
+    const uint8_t *wrow = t->w + (size_t)r * t->w_stride;
+    const block_q8_K *a[KQ_MAX_COLS];
+    for (int c = 0; c < NC; c++) a[c] = (const block_q8_K *)t->act[c];
+    __m256 acc8[KQ_MAX_COLS];
+    __m128 accm4[KQ_MAX_COLS];
+    for (int c = 0; c < NC; c++) acc8[c] = _mm256_setzero_ps(), accm4[c] = _mm_setzero_ps();
+    __m128 acci = _mm_setzero_ps(), accm = _mm_setzero_ps(); /* lane c: activation row c */
+    __m128 acc2 = _mm_setzero_ps(); /* GEMV, one activation row: lanes acc, accm */
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    uint8_t midx[32]; /* mins as words [m0 m0 m1 m1 ... m7 m7], to pair with the 16 bsums */
+    for (int k = 0; k < 32; k++) midx[k] = (uint8_t)(k & 1 ? 0x80 : (k >> 2));
+    const __m256i ctrl_m = _mm256_loadu_si256((const void *)midx);
+    const bool dp = vnni && ORDER != MM_ORDER_VEC; /* VPDPBUSD + packs: totals only */
+    __m256i ctrl_lo[4], ctrl_hi[4];
+    for (int g = 0; g < 4; g++) {
+        uint8_t lo[16], hi[16];
+        for (int k = 0; k < 16; k++) {
+            /* packs(P_lo, P_hi) puts per lane P_lo's 4 dwords then P_hi's */
+            lo[k] = (uint8_t)(dp ? 2 * g + ((k & 7) >= 4) : 2 * g);
+            hi[k] = (uint8_t)(2 * g + 1);
+        }
+        ctrl_lo[g] = byte_to_word_ctrl(lo);
+        ctrl_hi[g] = byte_to_word_ctrl(hi);
+    }
+    const int64_t nb = t->n_in / QK_K;
+    for (int64_t i = 0; i < nb; i++) {
+        const block_q4_K *w = (const block_q4_K *)wrow + i;
+        prefetch_ahead(w, sizeof *w);
+        uint64_t sc, mn;
+        k4_scale_bytes(w->scales, &sc, &mn);
+        const __m256i scv = _mm256_set1_epi64x((long long)sc);
+        const float d = f16(w->d), dmin = f16(w->dmin);
+        /* VEC, GEMV: A = the integer lanes of the super-block. GEMM4: A = hadd(P0, P1),
+         * B = hadd(P2, P3) of the groups' lanes P_g (so hadd(A, B) has the group totals). */
+        __m256i A[KQ_MAX_COLS], B[KQ_MAX_COLS];
+        for (int g = 0; g < 4; g++) {
+            const __m256i q = _mm256_loadu_si256((const void *)(w->qs + 32 * g));
+            const __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            const __m256i Slo = _mm256_shuffle_epi8(scv, ctrl_lo[g]), Shi = _mm256_shuffle_epi8(scv, ctrl_hi[g]);
+            for (int c = 0; c < NC; c++) {
+                const int8_t *yq = a[c][i].qs + 64 * g;
+                __m256i P;
+                if (dp) {
+                    const __m256i z = _mm256_setzero_si256();
+                    const __m256i p0 = _mm256_dpbusd_avx_epi32(z, lo, _mm256_loadu_si256((const void *)yq));
+                    const __m256i p1 = _mm256_dpbusd_avx_epi32(z, hi, _mm256_loadu_si256((const void *)(yq + 32)));
+                    P = _mm256_madd_epi16(_mm256_packs_epi32(p0, p1), Slo);
+                } else {
+                    const __m256i p0 = opaque(_mm256_madd_epi16(
+                        _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const void *)yq)), Slo));
+                    const __m256i p1 = opaque(_mm256_madd_epi16(
+                        _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const void *)(yq + 32))), Shi));
+                    P = _mm256_add_epi32(p0, p1);
+                }
+                if (ORDER != MM_ORDER_GEMM4) A[c] = g ? _mm256_add_epi32(A[c], P) : P;
+                else if (g == 0) A[c] = P;
+                else if (g == 1) A[c] = _mm256_hadd_epi32(A[c], P);
+                else if (g == 2) B[c] = P;
+                else B[c] = _mm256_hadd_epi32(B[c], P);
+            }
+        }
+        if (ORDER == MM_ORDER_GEMV && NC == 1) { /* decode: both totals in one reduction */
+            const block_q8_K *y = a[0] + i;
+            const __m256i mins = _mm256_shuffle_epi8(_mm256_set1_epi64x((long long)mn), ctrl_m);
+            const __m256i M = _mm256_madd_epi16(mins, _mm256_loadu_si256((const void *)y->bsums));
+            const __m256i h = _mm256_hadd_epi32(A[0], M); /* per half: [A A M M] */
+            __m128i x = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+            x = _mm_hadd_epi32(x, x); /* [isum, msum, isum, msum] */
+            const __m128 dd = _mm_mul_ps(_mm_setr_ps(d, dmin, d, dmin), _mm_set1_ps(y->d));
+            acc2 = _mm_fmadd_ps(_mm_cvtepi32_ps(x), dd, acc2);
+            continue;
+        }
+        /* prod[m] = mn[2m] (b[4m] + b[4m+1]) + mn[2m+1] (b[4m+2] + b[4m+3]) */
+        const __m128i mins16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mn));
+        __m128i prod[4];
+        float yd[4] = {0, 0, 0, 0};
+        for (int c = 0; c < 4; c++) {
+            if (c >= NC) {
+                prod[c] = _mm_setzero_si128();
+                if (ORDER != MM_ORDER_VEC) A[c] = B[c] = _mm256_setzero_si256();
+                continue;
+            }
+            const block_q8_K *y = a[c] + i;
+            yd[c] = y->d;
+            prod[c] = _mm_madd_epi16(mins16, _mm_hadd_epi16(_mm_loadu_si128((const void *)y->bsums),
+                                                            _mm_loadu_si128((const void *)(y->bsums + 8))));
+            if (ORDER == MM_ORDER_VEC) {
+                acc8[c] = _mm256_fmadd_ps(_mm256_set1_ps(y->d * d), _mm256_cvtepi32_ps(A[c]), acc8[c]);
+                accm4[c] = _mm_fmadd_ps(_mm_set1_ps(-y->d * dmin), _mm_cvtepi32_ps(prod[c]), accm4[c]);
+            }
+        }
+        if (ORDER == MM_ORDER_VEC) continue;
+        const __m128 ydv = _mm_loadu_ps(yd);
+        const __m128 dy = _mm_mul_ps(_mm_set1_ps(d), ydv), dmy = _mm_mul_ps(_mm_set1_ps(dmin), ydv);
+        if (ORDER == MM_ORDER_GEMV) {
+            /* lane c: the totals of activation row c */
+            const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(A[0], A[1]), _mm256_hadd_epi32(A[2], A[3]));
+            const __m128i tot = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+            const __m128i ms = _mm_hadd_epi32(_mm_hadd_epi32(prod[0], prod[1]), _mm_hadd_epi32(prod[2], prod[3]));
+            acci = _mm_fmadd_ps(_mm_cvtepi32_ps(tot), dy, acci);
+            accm = _mm_fmadd_ps(_mm_cvtepi32_ps(ms), dmy, accm);
+        } else {
+            __m128i tot[4], tg[4], mg[4];
+            for (int c = 0; c < 4; c++) {
+                const __m256i h = _mm256_hadd_epi32(A[c], B[c]); /* per half: groups 0..3 */
+                tot[c] = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+            }
+            transpose4_epi32(tot, tg);
+            transpose4_epi32(prod, mg);
+            for (int g = 0; g < 4; g++) {
+                acci = _mm_fmadd_ps(_mm_cvtepi32_ps(tg[g]), dy, acci);
+                accm = _mm_fmadd_ps(_mm_cvtepi32_ps(mg[g]), dmy, accm);
+            }
+        }
+    }
+    if (ORDER == MM_ORDER_VEC) {
+        for (int c = 0; c < NC; c++) {
+            __m128 m = _mm_add_ps(accm4[c], _mm_movehl_ps(accm4[c], accm4[c]));
+            m = _mm_add_ss(m, _mm_movehdup_ps(m));
+            t->out[(size_t)c * t->out_stride + (size_t)r] = hsum(acc8[c]) + _mm_cvtss_f32(m);
+        }
+    } else if (ORDER == MM_ORDER_GEMV && NC == 1) {
+        t->out[r] = _mm_cvtss_f32(_mm_sub_ss(acc2, _mm_movehdup_ps(acc2)));
+    } else {
+        float v[4];
+        _mm_storeu_ps(v, _mm_sub_ps(acci, accm));
+        for (int c = 0; c < NC; c++) t->out[(size_t)c * t->out_stride + (size_t)r] = v[c];
+    }
+}
+
+#define K4O_COLS(t, r, ORD, vnni)                       \
+    switch ((t)->nc) {                                  \
+    case 1: k4o_row(t, r, 1, ORD, vnni); break;         \
+    case 2: k4o_row(t, r, 2, ORD, vnni); break;         \
+    case 3: k4o_row(t, r, 3, ORD, vnni); break;         \
+    default: k4o_row(t, r, 4, ORD, vnni); break;        \
+    }
+
+/* Q4_K (see k4o_row). */
+AI void tile_q4_K(const mm_tile *t, const bool vnni) {
+    for (int r = 0; r < t->nr; r++) {
+        if (t->order == MM_ORDER_GEMM4) K4O_COLS(t, r, MM_ORDER_GEMM4, vnni)
+        else if (t->order == MM_ORDER_GEMV) K4O_COLS(t, r, MM_ORDER_GEMV, vnni)
+        else K4O_COLS(t, r, MM_ORDER_VEC, vnni)
+    }
+}
+
+static void tile_q4_K_vnni(const mm_tile *t) { tile_q4_K(t, true); }
+static void tile_q4_K_plain(const mm_tile *t) { tile_q4_K(t, false); }
+
 /* Q6_K, Q3_K, Q2_K: 16 sub-blocks of 16 (see kernels_avx512.c). Per half (128 elements)
- * four registers of 32 codes: each register's 128-bit lanes are two sub-blocks of 16. */
+ * four registers of 32 codes: each register's 128-bit lanes are two sub-blocks of 16.
+ * Q6_K follows ggml_vec_dot_q6_K_q8_K's order (llama.cpp's bits; see dot_q6_K in
+ * kernels_generic.c), with and without VNNI: maddubs + madd with the scale words leave
+ * dword lane j = elements 4j..4j+3 of each 32, ggml's lane j; the code offset comes off
+ * per lane as 32 (sc[2j] bsum[2j] + sc[2j+1] bsum[2j+1]); one FMA per super-block with
+ * d_w * d_y; then hsum, ggml's tree. (VPDPBUSD's packs would mix the lanes.) */
 enum { K16_Q6, K16_Q3, K16_Q2 };
 
 AI size_t k16_block_bytes(const int kind) {
@@ -279,7 +457,7 @@ AI void k16_row(const mm_tile *t, int r, const int NC, const int kind, const boo
             /* scale words of this half come from scales 8h..8h+7: table bytes 0..15 of a lane
              * hold words 0..7 (h = 0) or 8..15 (h = 1) */
             const __m256i tab = h ? sctab_hi : sctab;
-            if (vnni) {
+            if (vnni && kind != K16_Q6) {
                 for (int m = 0; m < 2; m++) {
                     const __m256i S = _mm256_shuffle_epi8(tab, ctrl_pair[m]);
                     for (int c = 0; c < NC; c++) {
@@ -331,8 +509,6 @@ AI void k16_row(const mm_tile *t, int r, const int NC, const int kind, const boo
         }                                                       \
     }
 
-#define Q4K_V(t, r, n) k4_row(t, r, n, false, true)
-#define Q4K_P(t, r, n) k4_row(t, r, n, false, false)
 #define Q5K_V(t, r, n) k4_row(t, r, n, true, true)
 #define Q5K_P(t, r, n) k4_row(t, r, n, true, false)
 #define Q6K_V(t, r, n) k16_row(t, r, n, K16_Q6, true)
@@ -341,8 +517,6 @@ AI void k16_row(const mm_tile *t, int r, const int NC, const int kind, const boo
 #define Q3K_P(t, r, n) k16_row(t, r, n, K16_Q3, false)
 #define Q2K_V(t, r, n) k16_row(t, r, n, K16_Q2, true)
 #define Q2K_P(t, r, n) k16_row(t, r, n, K16_Q2, false)
-KQ_TILE(tile_q4_K_vnni, Q4K_V)
-KQ_TILE(tile_q4_K_plain, Q4K_P)
 KQ_TILE(tile_q5_K_vnni, Q5K_V)
 KQ_TILE(tile_q5_K_plain, Q5K_P)
 KQ_TILE(tile_q6_K_vnni, Q6K_V)
@@ -523,6 +697,8 @@ typedef struct {
     __m256 scale[PN_SB][16];  /* [sub-block][row]: d * sc */
     __m256i pair[PN_SB][8];   /* i16 pairs multiplying the bsum pairs */
     __m256 pair_scale[PN_SB]; /* -dmin, -32 d (Q6_K) or -4 d (Q3_K) */
+    __m256i sci[PN_SB][8];    /* Q4_K: the 6-bit scales as i16 pairs (sc, sc) */
+    __m256 d[PN_SB], dmin[PN_SB]; /* Q4_K: d and dmin */
 } kq_panel;
 
 enum { KP_Q4_K, KP_Q5_K, KP_Q6_K, KP_Q3_K, KP_Q2_K };
@@ -674,6 +850,24 @@ AI void kq_pack(kq_panel *P, const uint8_t *w, size_t w_stride, int nr, int64_t 
         for (int j = 0; j < 16; j++) P->scale[i][j] = _mm256_loadu_ps(scale[j]);
         for (int j = 0; j < 8; j++) P->pair[i][j] = _mm256_loadu_si256((const void *)pair[j]);
         P->pair_scale[i] = _mm256_loadu_ps(pair_scale);
+        if (kind == KP_Q4_K) {
+            int32_t sci[8][PN_ROWS];
+            float d[PN_ROWS], dmin[PN_ROWS];
+            for (int r = 0; r < PN_ROWS; r++) {
+                uint64_t sc = 0, mn;
+                d[r] = dmin[r] = 0;
+                if (r < nr) {
+                    const block_q4_K *x = (const block_q4_K *)(w + (size_t)r * w_stride) + sb0 + i;
+                    k4_scale_bytes(x->scales, &sc, &mn);
+                    d[r] = f16(x->d);
+                    dmin[r] = f16(x->dmin);
+                }
+                for (int j = 0; j < 8; j++) sci[j][r] = (int32_t)(((sc >> (8 * j)) & 0xff) * 0x10001u);
+            }
+            for (int j = 0; j < 8; j++) P->sci[i][j] = _mm256_loadu_si256((const void *)sci[j]);
+            P->d[i] = _mm256_loadu_ps(d);
+            P->dmin[i] = _mm256_loadu_ps(dmin);
+        }
     }
 }
 
@@ -744,9 +938,112 @@ AI void kq_gemm(const mm_gemm *g, const int kind) {
     }
 }
 
-static void gemm_q4_K(const mm_gemm *g) { kq_gemm(g, KP_Q4_K); }
+/* ---- Q4_K panels in llama.cpp's repacked orders (see k4o_row) ----
+ * Each output keeps two float accumulators (codes, mins) from the first super-block to the
+ * last, so they live in `acc` across the K chunks; the loop order is activation chunk,
+ * panel, K chunk. Sub-block sums are integers (VPDPBUSD), scaled as integers, and rounded
+ * once per 64 elements (GEMM4) or per super-block (GEMV), as kquant_panels_avx512.c. */
+
+#define K4O_ACTS 128 /* activation rows per pass */
+#define K4O_NA 2     /* activation rows computed together */
+
+AI void k4o_compute(const kq_panel *P, int nsb, const block_q8_K *const *a, const int NA, const bool gemm4,
+                    __m256 *acci, __m256 *accm) {
+    for (int i = 0; i < nsb; i++) {
+        __m256i isum[K4O_NA], msum[K4O_NA];
+        for (int c = 0; c < NA; c++) isum[c] = msum[c] = _mm256_setzero_si256();
+        for (int s = 0; s < 8; s++) {
+            __m256i e[K4O_NA], o[K4O_NA];
+            for (int c = 0; c < NA; c++) e[c] = o[c] = _mm256_setzero_si256();
+            for (int k = 0; k < 8; k += 2) {
+                const __m256i W0 = P->q[i][8 * s + k], W1 = P->q[i][8 * s + k + 1];
+                for (int c = 0; c < NA; c++) {
+                    const int8_t *y = a[c][i].qs + 4 * (8 * s + k);
+                    e[c] = _mm256_dpbusd_avx_epi32(e[c], W0, bcast32(y));
+                    o[c] = _mm256_dpbusd_avx_epi32(o[c], W1, bcast32(y + 4));
+                }
+            }
+            for (int c = 0; c < NA; c++) {
+                /* e and o (16 codes <= 15 each) fit in i16: one dpwssd scales both */
+                const __m256i eo = _mm256_blend_epi16(e[c], _mm256_slli_epi32(o[c], 16), 0xaa);
+                isum[c] = _mm256_dpwssd_avx_epi32(isum[c], eo, P->sci[i][s]);
+                msum[c] = _mm256_dpwssd_avx_epi32(msum[c], P->pair[i][s], bcast32(a[c][i].bsums + 2 * s));
+            }
+            if (gemm4 ? s % 2 == 1 : s == 7) /* the end of a 64-element group / of the super-block */
+                for (int c = 0; c < NA; c++) {
+                    const __m256 yd = _mm256_set1_ps(a[c][i].d);
+                    acci[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[c]), _mm256_mul_ps(P->d[i], yd), acci[c]);
+                    accm[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum[c]), _mm256_mul_ps(P->dmin[i], yd), accm[c]);
+                    isum[c] = msum[c] = _mm256_setzero_si256();
+                }
+        }
+    }
+}
+
+AI void k4o_part(const kq_panel *P, const mm_gemm *g, int64_t a0, int64_t c0, int64_t sb0, int nsb,
+                 __m256 (*acc)[2], const int NA) {
+    const block_q8_K *a[K4O_NA];
+    __m256 ai[K4O_NA], am[K4O_NA];
+    for (int c = 0; c < NA; c++) {
+        const int64_t idx = g->rows ? g->rows[a0 + c0 + c] : a0 + c0 + c;
+        a[c] = (const block_q8_K *)(g->act + (size_t)idx * g->act_stride) + sb0;
+        ai[c] = acc[c0 + c][0];
+        am[c] = acc[c0 + c][1];
+    }
+    k4o_compute(P, nsb, a, NA, a0 + c0 < g->n_grouped, ai, am);
+    for (int c = 0; c < NA; c++) {
+        acc[c0 + c][0] = ai[c];
+        acc[c0 + c][1] = am[c];
+    }
+}
+
+/* Activation rows c..end (all on one side of n_grouped), K4O_NA at a time. */
+AI void k4o_span(const kq_panel *P, const mm_gemm *g, int64_t a0, int64_t c, int64_t end, int64_t sb0,
+                 int nsb, __m256 (*acc)[2]) {
+    for (; c + K4O_NA <= end; c += K4O_NA) k4o_part(P, g, a0, c, sb0, nsb, acc, K4O_NA);
+    if (c < end) k4o_part(P, g, a0, c, sb0, nsb, acc, 1);
+}
+
+static void gemm_q4_K(const mm_gemm *g) {
+    if (g->order == MM_ORDER_VEC) { /* a matrix ggml does not repack: the direct tiles */
+        const uint8_t *rows[KQ_MAX_COLS];
+        mm_tile t = {.n_in = g->n_in, .w = g->w, .w_stride = g->w_stride, .act = rows,
+                     .out_stride = g->out_stride, .nr = (int)g->nr, .order = MM_ORDER_VEC};
+        for (int64_t c = 0; c < g->n; c += KQ_MAX_COLS) {
+            const int nc = (int)(g->n - c < KQ_MAX_COLS ? g->n - c : KQ_MAX_COLS);
+            for (int k = 0; k < nc; k++)
+                rows[k] = g->act + (size_t)(g->rows ? g->rows[c + k] : c + k) * g->act_stride;
+            t.nc = nc;
+            t.out = g->out + (size_t)c * g->out_stride;
+            tile_q4_K_vnni(&t); /* VEC: the same code with or without VNNI */
+        }
+        return;
+    }
+    kq_panel P __attribute__((aligned(32)));
+    __m256 acc[K4O_ACTS][2];
+    const int64_t nb = g->n_in / QK_K;
+    for (int64_t a0 = 0; a0 < g->n; a0 += K4O_ACTS) {
+        const int na = (int)(g->n - a0 < K4O_ACTS ? g->n - a0 : K4O_ACTS);
+        int64_t split = g->n_grouped - a0; /* rows before it: GEMM4 order */
+        split = split < 0 ? 0 : split > na ? na : split;
+        for (int64_t r0 = 0; r0 < g->nr; r0 += PN_ROWS) {
+            const int nr = (int)(g->nr - r0 < PN_ROWS ? g->nr - r0 : PN_ROWS);
+            for (int c = 0; c < na; c++) acc[c][0] = acc[c][1] = _mm256_setzero_ps();
+            for (int64_t sb0 = 0; sb0 < nb; sb0 += PN_SB) {
+                const int nsb = (int)(nb - sb0 < PN_SB ? nb - sb0 : PN_SB);
+                kq_pack(&P, g->w + (size_t)r0 * g->w_stride, g->w_stride, nr, sb0, nsb, KP_Q4_K);
+                k4o_span(&P, g, a0, 0, split, sb0, nsb, acc);
+                k4o_span(&P, g, a0, split, na, sb0, nsb, acc);
+            }
+            const __m256i m = row_mask(nr);
+            for (int c = 0; c < na; c++)
+                _mm256_maskstore_ps(g->out + (size_t)(a0 + c) * g->out_stride + r0, m,
+                                    _mm256_sub_ps(acc[c][0], acc[c][1]));
+        }
+    }
+}
+
 static void gemm_q5_K(const mm_gemm *g) { kq_gemm(g, KP_Q5_K); }
-static void gemm_q6_K(const mm_gemm *g) { kq_gemm(g, KP_Q6_K); }
 static void gemm_q3_K(const mm_gemm *g) { kq_gemm(g, KP_Q3_K); }
 static void gemm_q2_K(const mm_gemm *g) { kq_gemm(g, KP_Q2_K); }
 
@@ -932,6 +1229,9 @@ AI float fl_elem(const uint8_t *row, int64_t i, const int kind) {
     }
 }
 
+/* 8 lanes, lane k the fused multiply-adds of elements k, k+8, ..., then hsum (ggml's tree):
+ * for F32 and n_in a multiple of 8 that is llamafile's tinyBLAS<8, __m256> (ggml-cpu's AVX2
+ * build), so MM_ORDER_SGEMM products are llama.cpp's bits without a separate path. */
 AI void fl_tile(const mm_tile *t, int r0, const int NR, const int NC, const int kind) {
     const uint8_t *wr[FL_MAX_ROWS];
     const float *a[FL_MAX_COLS];
@@ -1090,8 +1390,9 @@ void mm_kernels_avx2(mm_kernel_set *ks, const fn_cpu_features *f) {
 #undef K
     if (vnni) {
         static const struct { uint32_t type; mm_gemm_fn fn; int64_t min_n; } panels[] = {
+            /* no Q6_K panel: its direct tiles follow ggml's 8-lane order */
             {FN_Q4_K, gemm_q4_K, GEMM_MIN_N_KQ}, {FN_Q5_K, gemm_q5_K, GEMM_MIN_N_KQ},
-            {FN_Q6_K, gemm_q6_K, GEMM_MIN_N_KQ}, {FN_Q3_K, gemm_q3_K, GEMM_MIN_N_KQ},
+            {FN_Q3_K, gemm_q3_K, GEMM_MIN_N_KQ},
             {FN_Q2_K, gemm_q2_K, GEMM_MIN_N_KQ},
             {FN_Q4_0, gemm_q4_0, GEMM_MIN_N_LG}, {FN_Q4_1, gemm_q4_1, GEMM_MIN_N_LG},
             {FN_Q5_0, gemm_q5_0, GEMM_MIN_N_LG}, {FN_Q5_1, gemm_q5_1, GEMM_MIN_N_LG},

@@ -8,7 +8,10 @@
  * level; like ggml, we load the variant that scores highest on this CPU and run each
  * operation through a small graph. Skipped when the oracle is not installed, or when ggml
  * picks a build without AVX-512 (Fennec follows the AVX-512 build's rounding). Run it with
- * FENNEC_CPU=generic too: the non-FMA code paths must give the same bits. */
+ * FENNEC_CPU=generic too: the non-FMA code paths must give the same bits.
+ *
+ * The matmul tests also load ggml's AVX2 build (libggml-cpu-haswell.so) and check Fennec's
+ * AVX2 kernel levels against it, as llama.cpp on an AVX2-only CPU would compute. */
 #include <dlfcn.h>
 #include <math.h>
 #include <setjmp.h>
@@ -48,6 +51,8 @@ typedef struct g_graph g_graph;
 static struct {
     void *base, *cpu;
     bool avx512;              /* the chosen variant is an AVX-512 build */
+    void *hsw;                /* the AVX2 build (haswell), NULL if missing; may be cpu */
+    int (*hsw_compute)(g_ctx *, g_graph *, int);
     g_ctx *(*init)(struct g_init_params);
     void (*free)(g_ctx *);
     g_tensor *(*new_1d)(g_ctx *, int, int64_t);
@@ -87,13 +92,15 @@ static bool ggml_open(void) {
         snprintf(path, sizeof path, "%s" ORACLE_BINS "libggml-cpu-%s.so", src, variants[i]);
         void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
         if (!lib) continue;
+        const bool hsw = !strcmp(variants[i], "haswell");
+        if (hsw) G.hsw = lib; /* kept open for the AVX2 levels' checks */
         int (*score)(void) = (int (*)(void))dlsym(lib, "ggml_backend_score");
         int s = score ? score() : 0;
         if (s > best) {
-            if (G.cpu) dlclose(G.cpu);
+            if (G.cpu && G.cpu != G.hsw) dlclose(G.cpu);
             G.cpu = lib, best = s;
             G.avx512 = i < 7; /* sapphirerapids .. cannonlake */
-        } else {
+        } else if (!hsw) {
             dlclose(lib);
         }
     }
@@ -119,6 +126,12 @@ static bool ggml_open(void) {
 #undef SYM
     void (*cpu_init)(void) = (void (*)(void))dlsym(G.cpu, "ggml_cpu_init");
     if (cpu_init) cpu_init();
+    if (G.hsw && G.hsw != G.cpu) {
+        *(void **)&cpu_init = dlsym(G.hsw, "ggml_cpu_init");
+        if (cpu_init) cpu_init();
+    }
+    if (G.hsw) *(void **)&G.hsw_compute = dlsym(G.hsw, "ggml_graph_compute_with_ctx");
+    if (!G.hsw_compute) G.hsw = NULL;
     return G.init && G.free && G.new_1d && G.new_2d && G.new_3d && G.data && G.rms_norm && G.mul && G.mul_mat &&
            G.rope_ext &&
            G.soft_max && G.swiglu_split && G.permute && G.flash_attn_ext && G.new_graph && G.build && G.compute;
@@ -142,12 +155,45 @@ static g_ctx *ctx_new(void) {
     return c;
 }
 
-/* Computes the graph ending at t on one thread and returns t's data. */
-static const float *run(g_ctx *c, g_tensor *t) {
+/* Computes the graph ending at t on one thread with a CPU variant's compute function and
+ * returns t's data. */
+static const float *run_with(int (*compute)(g_ctx *, g_graph *, int), g_ctx *c, g_tensor *t) {
     g_graph *gf = G.new_graph(c);
     G.build(gf, t);
-    assert_int_equal(G.compute(c, gf, 1), 0);
+    assert_int_equal(compute(c, gf, 1), 0);
     return G.data(t);
+}
+
+static const float *run(g_ctx *c, g_tensor *t) { return run_with(G.compute, c, t); }
+
+/* The ggml builds the matmul tests compare with, and Fennec's kernel levels that follow each:
+ * the AVX-512 build (when ggml picks one here) for generic and the AVX-512 levels, the AVX2
+ * build for the AVX2 levels. */
+typedef struct {
+    const char *name;
+    void *lib;
+    int (*compute)(g_ctx *, g_graph *, int);
+    const char *const *levels;
+    size_t n_levels;
+    bool avx2; /* the AVX2 build (tinyBLAS<8>: F32 shapes with n_in a multiple of 8) */
+} oracle;
+
+static const char *const avx512_levels[] = {"generic", "avx512", "avx512-vnni"};
+static const char *const avx2_levels[] = {"avx2", "avx2-vnni"};
+
+/* The builds available here; skips the test when there are none. */
+static int oracles(oracle o[2]) {
+    if (!ggml_open()) {
+        print_message("oracle ggml not available (FENNEC_SRC unset or tests/oracle not installed): skipping\n");
+        skip();
+    }
+    int n = 0;
+    if (G.avx512) o[n++] = (oracle){"ggml AVX-512", G.cpu, G.compute, avx512_levels, 3, false};
+    else print_message("no AVX-512 here: generic and AVX-512 levels not checked\n");
+    if (G.hsw) o[n++] = (oracle){"ggml AVX2", G.hsw, G.hsw_compute, avx2_levels, 2, true};
+    else print_message("libggml-cpu-haswell.so not loadable: AVX2 levels not checked\n");
+    if (!n) skip();
+    return n;
 }
 
 static void fill(fn_rng *r, float *x, size_t n, double scale) {
@@ -336,11 +382,13 @@ static void test_attention_vs_ggml(void **state) {
  * same bytes as ggml-cpu's quantize_row_q8_0, ties to even included. */
 static void test_q8_0_act_vs_ggml(void **state) {
     (void)state;
-    require_ggml();
+    oracle orc[2];
+    const int n_orc = oracles(orc);
+    for (int oi = 0; oi < n_orc; oi++) {
     void (*quantize)(const float *, void *, int64_t) =
-        (void (*)(const float *, void *, int64_t))dlsym(G.cpu, "quantize_row_q8_0");
+        (void (*)(const float *, void *, int64_t))dlsym(orc[oi].lib, "quantize_row_q8_0");
     if (!quantize) {
-        print_message("quantize_row_q8_0 not exported by this ggml build: skipping\n");
+        print_message("quantize_row_q8_0 not exported by %s: skipping\n", orc[oi].name);
         skip();
     }
     enum { N = 4096 };
@@ -363,7 +411,8 @@ static void test_q8_0_act_vs_ggml(void **state) {
         tensor_quantize_row_q8_0_act(x, got, N);
         for (int b = 0; b < N / QK8_0; b++)
             if (memcmp(&want[b], &got[b], sizeof want[b]))
-                fail_msg("kind %d: block %d differs from ggml's quantize_row_q8_0", kind, b);
+                fail_msg("kind %d: block %d differs from %s's quantize_row_q8_0", kind, b, orc[oi].name);
+    }
     }
 }
 
@@ -372,12 +421,14 @@ static void test_q8_0_act_vs_ggml(void **state) {
  * chunks), gives ggml_vec_dot_q8_0_q8_0's bits. */
 static void test_q8_0_matmul_vs_ggml(void **state) {
     (void)state;
-    require_ggml();
+    oracle orc[2];
+    const int n_orc = oracles(orc);
+    for (int oi = 0; oi < n_orc; oi++) {
     void (*vec_dot)(int, float *, size_t, const void *, size_t, const void *, size_t, int) =
         (void (*)(int, float *, size_t, const void *, size_t, const void *, size_t, int))dlsym(
-            G.cpu, "ggml_vec_dot_q8_0_q8_0");
+            orc[oi].lib, "ggml_vec_dot_q8_0_q8_0");
     if (!vec_dot) {
-        print_message("ggml_vec_dot_q8_0_q8_0 not exported by this ggml build: skipping\n");
+        print_message("ggml_vec_dot_q8_0_q8_0 not exported by %s: skipping\n", orc[oi].name);
         skip();
     }
     enum { N_IN = 2048 + 32 * 5, N_OUT = 19, N_ACT = 70 }; /* odd block count, partial panel */
@@ -395,9 +446,8 @@ static void test_q8_0_matmul_vs_ggml(void **state) {
     static float want[N_ACT][N_OUT];
     for (int c = 0; c < N_ACT; c++)
         for (int o = 0; o < N_OUT; o++) vec_dot(N_IN, &want[c][o], 0, w + o * rb, 0, act + c * rb, 0, 1);
-    static const char *const levels[] = {"generic", "avx2", "avx2-vnni", "avx512", "avx512-vnni"};
-    for (size_t li = 0; li < sizeof levels / sizeof *levels; li++) {
-        const mm_kernel_set *ks = mm_kernels_for_level(levels[li]);
+    for (size_t li = 0; li < orc[oi].n_levels; li++) {
+        const mm_kernel_set *ks = mm_kernels_for_level(orc[oi].levels[li]);
         if (!ks) continue;
         for (int n = 1; n <= N_ACT; n = n == 9 ? N_ACT : n + 1) {
             static float got[N_ACT][N_OUT];
@@ -407,21 +457,24 @@ static void test_q8_0_matmul_vs_ggml(void **state) {
             for (int c = 0; c < n; c++)
                 for (int o = 0; o < N_OUT; o++)
                     if (memcmp(&got[c][o], &want[c][o], sizeof(float)))
-                        fail_msg("%s, %d activation rows: out[%d][%d] = %.9g, ggml %.9g", ks->name, n, c, o,
-                                 (double)got[c][o], (double)want[c][o]);
+                        fail_msg("%s, %d activation rows: out[%d][%d] = %.9g, %s %.9g", ks->name, n, c, o,
+                                 (double)got[c][o], orc[oi].name, (double)want[c][o]);
         }
+    }
     }
 }
 
-/* Kernel levels whose K-quant and F32 products follow ggml's order (the AVX2 ones do not yet). */
-static const char *const exact_levels[] = {"generic", "avx512", "avx512-vnni"};
-
-/* F32 weights x F32 activations (e.g. a MoE router): ggml's MUL_MAT, which the x86 build
- * runs through llamafile's tinyBLAS when n_in is a multiple of 16 and n_out of 4. */
+/* F32 weights x F32 activations (e.g. a MoE router): ggml's MUL_MAT, which the x86 builds
+ * run through llamafile's tinyBLAS when n_in is a multiple of its vector width (16 floats
+ * in the AVX-512 build, 8 in the AVX2 one) and n_out of 4. */
 static void test_f32_matmul_vs_ggml(void **state) {
     (void)state;
-    require_ggml();
-    enum { N_IN = 16 * 37, N_OUT = 12, N_ACT = 6 };
+    oracle orc[2];
+    const int n_orc = oracles(orc);
+    for (int oi = 0; oi < n_orc; oi++)
+    for (int shape = 0; shape < (orc[oi].avx2 ? 2 : 1); shape++) {
+    enum { N_OUT = 12, N_ACT = 6 };
+    const int N_IN = shape ? 8 * 73 : 16 * 37; /* the AVX2 build: a multiple of 8, not 16 */
     struct g_init_params ip = {64u << 20, NULL, false};
     g_ctx *c = G.init(ip);
     g_tensor *w = G.new_2d(c, G_F32, N_IN, N_OUT), *x = G.new_2d(c, G_F32, N_IN, N_ACT);
@@ -429,19 +482,22 @@ static void test_f32_matmul_vs_ggml(void **state) {
     fn_rng_seed(&r, 5150);
     fill(&r, G.data(w), (size_t)N_IN * N_OUT, 0.05);
     fill(&r, G.data(x), (size_t)N_IN * N_ACT, 1.0);
-    const float *want = run(c, G.mul_mat(c, w, x));
+    const float *want = run_with(orc[oi].compute, c, G.mul_mat(c, w, x));
     static float got[N_ACT * N_OUT];
     for (int n = 1; n <= N_ACT; n++) {
         mm_act a = {FN_F32, G.data(x), N_IN * sizeof(float), N_IN, N_ACT};
         mm_job job = {{G.data(w), FN_F32, N_IN, N_OUT, N_IN * sizeof(float)}, &a, NULL, n, got, N_OUT, 0};
-        for (size_t li = 0; li < sizeof exact_levels / sizeof *exact_levels; li++) {
-            const mm_kernel_set *ks = mm_kernels_for_level(exact_levels[li]);
+        for (size_t li = 0; li < orc[oi].n_levels; li++) {
+            const mm_kernel_set *ks = mm_kernels_for_level(orc[oi].levels[li]);
             if (!ks) continue;
             mm_run_with(ks, NULL, &job, 1);
-            assert_same(ks->name, want, got, (size_t)n * N_OUT);
+            char what[96];
+            snprintf(what, sizeof what, "%s vs %s, n_in %d, %d activation rows", ks->name, orc[oi].name, N_IN, n);
+            assert_same(what, want, got, (size_t)n * N_OUT);
         }
     }
     G.free(c);
+    }
 }
 
 /* ---- K-quant dot products: the generic kernels in ggml's summation orders ---- */
@@ -449,10 +505,10 @@ static void test_f32_matmul_vs_ggml(void **state) {
 typedef void (*g_vec_dot_fn)(int, float *, size_t, const void *, size_t, const void *, size_t, int);
 typedef void (*g_gemm_fn)(int, float *, size_t, const void *, const void *, int, int);
 
-static void *ggml_sym(const char *name) {
-    void *f = dlsym(G.cpu, name);
+static void *ggml_sym(const oracle *o, const char *name) {
+    void *f = dlsym(o->lib, name);
     if (!f) {
-        print_message("%s not exported by this ggml build: skipping\n", name);
+        print_message("%s not exported by %s: skipping\n", name, o->name);
         skip();
     }
     return f;
@@ -476,22 +532,22 @@ static void kq_data(uint32_t type, int n_out, uint8_t *w, size_t rb, block_q8_K 
 
 /* The kernels' outputs for n activation rows, or -1 rows if they match want[c][o]
  * bit for bit; otherwise the first (row, output) that differs. */
-static void kq_check(const char *what, uint32_t type, const uint8_t *w, size_t rb, int n_out,
+static void kq_check(const oracle *orc, const char *what, uint32_t type, const uint8_t *w, size_t rb, int n_out,
                      const block_q8_K *act, int n, int expert, const float *want /* [n][n_out] */) {
     static float got[KQ_ACT * 32];
     const size_t ab = sizeof(block_q8_K) * KQ_NB;
     mm_act a = {FN_Q8_K, act, ab, KQ_IN, KQ_ACT};
     mm_job job = {{w, type, KQ_IN, n_out, rb}, &a, NULL, n, got, (size_t)n_out, expert};
-    for (size_t li = 0; li < sizeof exact_levels / sizeof *exact_levels; li++) {
-        const mm_kernel_set *ks = mm_kernels_for_level(exact_levels[li]);
+    for (size_t li = 0; li < orc->n_levels; li++) {
+        const mm_kernel_set *ks = mm_kernels_for_level(orc->levels[li]);
         if (!ks) continue;
         mm_run_with(ks, NULL, &job, 1);
         for (int c = 0; c < n; c++)
             for (int o = 0; o < n_out; o++)
                 if (memcmp(&got[c * n_out + o], &want[c * n_out + o], sizeof(float)))
-                    fail_msg("%s at level %s, %d activation rows%s: out[%d][%d] = %.9g, ggml %.9g", what,
+                    fail_msg("%s at level %s, %d activation rows%s: out[%d][%d] = %.9g, %s %.9g", what,
                              ks->name, n, expert ? " (expert)" : "", c, o, (double)got[c * n_out + o],
-                             (double)want[c * n_out + o]);
+                             orc->name, (double)want[c * n_out + o]);
     }
 }
 
@@ -499,7 +555,8 @@ static void kq_check(const char *what, uint32_t type, const uint8_t *w, size_t r
  * of 8) go through ggml_vec_dot_*_q8_K, one pair at a time. */
 static void test_kquant_vec_dot_vs_ggml(void **state) {
     (void)state;
-    require_ggml();
+    oracle orc[2];
+    const int n_orc = oracles(orc);
     static const struct { uint32_t type; const char *fn; size_t bb; } cases[] = {
         {FN_Q6_K, "ggml_vec_dot_q6_K_q8_K", sizeof(block_q6_K)},
         {FN_Q4_K, "ggml_vec_dot_q4_K_q8_K", sizeof(block_q4_K)},
@@ -508,16 +565,17 @@ static void test_kquant_vec_dot_vs_ggml(void **state) {
     static uint8_t w[N_OUT * KQ_NB * sizeof(block_q6_K)];
     static block_q8_K act[KQ_ACT * KQ_NB];
     static float want[KQ_ACT * N_OUT];
+    for (int oi = 0; oi < n_orc; oi++)
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
-        g_vec_dot_fn vec_dot = (g_vec_dot_fn)ggml_sym(cases[k].fn);
+        g_vec_dot_fn vec_dot = (g_vec_dot_fn)ggml_sym(&orc[oi], cases[k].fn);
         const size_t rb = cases[k].bb * KQ_NB;
         kq_data(cases[k].type, N_OUT, w, rb, act, 1234 + k);
         for (int c = 0; c < KQ_ACT; c++)
             for (int o = 0; o < N_OUT; o++)
                 vec_dot(KQ_IN, &want[c * N_OUT + o], 0, w + o * rb, 0, act + c * KQ_NB, 0, 1);
         for (int n = 1; n <= KQ_ACT; n += 3) {
-            kq_check(cases[k].fn, cases[k].type, w, rb, N_OUT, act, n, 0, want);
-            kq_check(cases[k].fn, cases[k].type, w, rb, N_OUT, act, n, 1, want);
+            kq_check(&orc[oi], cases[k].fn, cases[k].type, w, rb, N_OUT, act, n, 0, want);
+            kq_check(&orc[oi], cases[k].fn, cases[k].type, w, rb, N_OUT, act, n, 1, want);
         }
     }
 }
@@ -567,9 +625,11 @@ static void pack_q8_Kx4(const block_q8_K *const in[4], g_q8_Kx4 *out) {
  * ggml_gemv_q4_K_8x8_q8_K's for the rest; an expert product takes the gemv's for all. */
 static void test_q4_K_repacked_vs_ggml(void **state) {
     (void)state;
-    require_ggml();
-    g_gemm_fn gemv = (g_gemm_fn)ggml_sym("ggml_gemv_q4_K_8x8_q8_K");
-    g_gemm_fn gemm = (g_gemm_fn)ggml_sym("ggml_gemm_q4_K_8x8_q8_K");
+    oracle orc[2];
+    const int n_orc = oracles(orc);
+    for (int oi = 0; oi < n_orc; oi++) {
+    g_gemm_fn gemv = (g_gemm_fn)ggml_sym(&orc[oi], "ggml_gemv_q4_K_8x8_q8_K");
+    g_gemm_fn gemm = (g_gemm_fn)ggml_sym(&orc[oi], "ggml_gemm_q4_K_8x8_q8_K");
     enum { N_OUT = 24, N_GEMM = 16 }; /* 16 + 8 columns and 16 rows: both of ggml's AVX-512 loops */
     const size_t rb = sizeof(block_q4_K) * KQ_NB;
     static uint8_t w[N_OUT * KQ_NB * sizeof(block_q4_K)];
@@ -592,11 +652,16 @@ static void test_q4_K_repacked_vs_ggml(void **state) {
         }
     for (int c = 0; c < KQ_ACT; c++) gemv(KQ_IN, by_gemv + c * N_OUT, N_OUT, wp, act + c * KQ_NB, 1, N_OUT);
     gemm(KQ_IN, by_gemm, N_OUT, wp, ap, N_GEMM, N_OUT);
-    kq_check("Q4_K expert (gemv)", FN_Q4_K, w, rb, N_OUT, act, KQ_ACT, 1, by_gemv);
+    /* 4 rows take ggml's loop over single groups of 4 (the 16-row loop above): same order */
+    static float by_gemm4[4 * N_OUT];
+    gemm(KQ_IN, by_gemm4, N_OUT, wp, ap, 4, N_OUT);
+    assert_same("ggml's gemm, 4 rows vs 16", by_gemm, by_gemm4, 4 * N_OUT);
+    kq_check(&orc[oi], "Q4_K expert (gemv)", FN_Q4_K, w, rb, N_OUT, act, KQ_ACT, 1, by_gemv);
     for (int n = 1; n <= KQ_ACT; n++) {
         for (int c = 0; c < n; c++)
             memcpy(want + c * N_OUT, (c < n - n % 4 ? by_gemm : by_gemv) + c * N_OUT, N_OUT * sizeof(float));
-        kq_check("Q4_K (gemm + gemv)", FN_Q4_K, w, rb, N_OUT, act, n, 0, want);
+        kq_check(&orc[oi], "Q4_K (gemm + gemv)", FN_Q4_K, w, rb, N_OUT, act, n, 0, want);
+    }
     }
 }
 
