@@ -1274,7 +1274,37 @@ AI void fl_tile(const mm_tile *t, int r0, const int NR, const int NC, const int 
         for (; r < t->nr; r++) FL_COLS(t, r, 1, kind)           \
     }
 
-FL_TILE(tile_f32, F_F32)
+FL_TILE(tile_f32_sgemm, F_F32)
+
+/* One F32 product in ggml_vec_dot_f32's order in ggml's AVX2 build (one activation row, or a
+ * shape tinyBLAS does not take): 4 x 8 lanes over steps of 32, the registers added
+ * pairwise, the halves added, two horizontal adds, then the last n % 32 elements. */
+static float dot_f32_vec(const float *w, const float *a, int64_t n) {
+    __m256 s[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    const int64_t np = n / 32 * 32;
+    for (int64_t i = 0; i < np; i += 32)
+        for (int j = 0; j < 4; j++)
+            s[j] = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8 * j), _mm256_loadu_ps(a + i + 8 * j), s[j]);
+    s[0] = _mm256_add_ps(s[0], s[2]);
+    s[1] = _mm256_add_ps(s[1], s[3]);
+    s[0] = _mm256_add_ps(s[0], s[1]);
+    const __m128 t0 = _mm_add_ps(_mm256_castps256_ps128(s[0]), _mm256_extractf128_ps(s[0], 1));
+    const __m128 t1 = _mm_hadd_ps(t0, t0);
+    float sum = _mm_cvtss_f32(_mm_hadd_ps(t1, t1));
+    for (int64_t i = np; i < n; i++) sum += w[i] * a[i];
+    return sum;
+}
+
+static void tile_f32(const mm_tile *t) {
+    if (t->order == MM_ORDER_SGEMM && t->n_in % 8 == 0) {
+        tile_f32_sgemm(t);
+        return;
+    }
+    for (int c = 0; c < t->nc; c++)
+        for (int r = 0; r < t->nr; r++)
+            t->out[(size_t)c * t->out_stride + (size_t)r] =
+                dot_f32_vec((const float *)(t->w + (size_t)r * t->w_stride), (const float *)t->act[c], t->n_in);
+}
 FL_TILE(tile_f16, F_F16)
 FL_TILE(tile_bf16, F_BF16)
 

@@ -349,14 +349,25 @@ static float dot_q6_K(int64_t n, const void *vw, const void *va) {
 
 /* ---- float weights x F32 ---- */
 
+/* F32 in ggml_vec_dot_f32's order (ggml-cpu's AVX-512 build): 4 x 16 lanes over steps of
+ * 64 elements, the 4 registers added pairwise, _mm512_reduce_add_ps, then the elements past
+ * the last step one by one. */
 static float dot_f32(int64_t n, const void *vw, const void *va) {
     const float *w = vw, *a = va;
-    float s[8] = {0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) s[k] += w[i + k] * a[i + k];
-    for (; i < n; i++) s[0] += w[i] * a[i];
-    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    float s[4][16] = {{0}}, h[8];
+    const int64_t np = n / 64 * 64;
+    for (int64_t i = 0; i < np; i += 64)
+        for (int j = 0; j < 4; j++)
+            for (int k = 0; k < 16; k++) s[j][k] = fmaf(w[i + 16 * j + k], a[i + 16 * j + k], s[j][k]);
+    for (int k = 0; k < 16; k++) {
+        s[0][k] = s[0][k] + s[2][k];
+        s[1][k] = s[1][k] + s[3][k];
+        s[0][k] = s[0][k] + s[1][k];
+    }
+    for (int k = 0; k < 8; k++) h[k] = s[0][k] + s[0][k + 8];
+    float sum = tree8(h);
+    for (int64_t i = np; i < n; i++) sum += w[i] * a[i];
+    return sum;
 }
 
 /* F32 in the order of llamafile's tinyBLAS<16> (ggml-cpu's x86 AVX-512 build; n a multiple
@@ -420,7 +431,7 @@ TILE(bf16)
 
 /* F32 and Q4_K follow the tile's summation order (MM_ORDER_*). */
 static void tile_f32(const mm_tile *t) {
-    tile_pairs(t, t->order == MM_ORDER_SGEMM ? dot_f32_sgemm : dot_f32);
+    tile_pairs(t, t->order == MM_ORDER_SGEMM && t->n_in % 16 == 0 ? dot_f32_sgemm : dot_f32);
 }
 
 static void tile_q4_K(const mm_tile *t) {

@@ -216,14 +216,15 @@ static int64_t chunk_count(const run_ctx *ctx, const mm_job *j) {
  * alike). A plain product (MUL_MAT) then runs ggml_gemm_q4_K_8x8_q8_K on the activation
  * rows in whole groups of 4 and ggml_gemv_q4_K_8x8_q8_K on the n % 4 left over; an expert
  * product (MUL_MAT_ID) runs the gemv on every row (the groups of 4 count from the job's
- * first row, as from the first token of llama.cpp's ubatch). A plain F32 x F32 product goes through
- * llamafile's tinyBLAS when it takes the shape (n_in a multiple of 16, n_out of 4).
+ * first row, as from the first token of llama.cpp's ubatch). A plain F32 x F32 product of 2 or more
+ * activation rows goes through llamafile's tinyBLAS when it takes the shape (n_out a
+ * multiple of 4, n_in of the vector width: 16 floats in the AVX-512 build, 8 in AVX2's).
  * Everything else goes through the type's ggml_vec_dot. Returns the order of the rows from
  * *n_grouped on and sets *n_grouped to the number of leading rows in MM_ORDER_GEMM4 order. */
 static int mm_job_order(const mm_job *j, int64_t *n_grouped) {
     *n_grouped = 0;
-    if (j->w.type == FN_F32)
-        return !j->expert && j->w.n_in % 16 == 0 && j->w.n_out % 4 == 0 ? MM_ORDER_SGEMM : MM_ORDER_VEC;
+    if (j->w.type == FN_F32) /* the kernel also checks n_in against its tinyBLAS width */
+        return !j->expert && j->n >= 2 && j->w.n_out % 4 == 0 ? MM_ORDER_SGEMM : MM_ORDER_VEC;
     if (j->w.type != FN_Q4_K || j->w.n_out % 8) return MM_ORDER_VEC;
     if (!j->expert) *n_grouped = j->n - j->n % 4;
     return MM_ORDER_GEMV;

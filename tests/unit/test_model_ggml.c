@@ -472,9 +472,9 @@ static void test_f32_matmul_vs_ggml(void **state) {
     oracle orc[2];
     const int n_orc = oracles(orc);
     for (int oi = 0; oi < n_orc; oi++)
-    for (int shape = 0; shape < (orc[oi].avx2 ? 2 : 1); shape++) {
+    for (int shape = 0; shape < 3; shape++) {
     enum { N_OUT = 12, N_ACT = 6 };
-    const int N_IN = shape ? 8 * 73 : 16 * 37; /* the AVX2 build: a multiple of 8, not 16 */
+    const int N_IN = shape == 0 ? 16 * 37 : shape == 1 ? 8 * 73 : 2048; /* tinyBLAS width or not, leftovers or not */
     struct g_init_params ip = {64u << 20, NULL, false};
     g_ctx *c = G.init(ip);
     g_tensor *w = G.new_2d(c, G_F32, N_IN, N_OUT), *x = G.new_2d(c, G_F32, N_IN, N_ACT);
@@ -484,7 +484,21 @@ static void test_f32_matmul_vs_ggml(void **state) {
     fill(&r, G.data(x), (size_t)N_IN * N_ACT, 1.0);
     const float *want = run_with(orc[oi].compute, c, G.mul_mat(c, w, x));
     static float got[N_ACT * N_OUT];
-    for (int n = 1; n <= N_ACT; n++) {
+    /* one activation row (decode): ggml skips tinyBLAS and runs ggml_vec_dot_f32 */
+    g_tensor *x1 = G.new_2d(c, G_F32, N_IN, 1);
+    memcpy(G.data(x1), G.data(x), (size_t)N_IN * sizeof(float));
+    const float *want1 = run_with(orc[oi].compute, c, G.mul_mat(c, w, x1));
+    for (size_t li = 0; li < orc[oi].n_levels; li++) {
+        const mm_kernel_set *ks = mm_kernels_for_level(orc[oi].levels[li]);
+        if (!ks) continue;
+        mm_act a = {FN_F32, G.data(x), N_IN * sizeof(float), N_IN, N_ACT};
+        mm_job job = {{G.data(w), FN_F32, N_IN, N_OUT, N_IN * sizeof(float)}, &a, NULL, 1, got, N_OUT, 0};
+        mm_run_with(ks, NULL, &job, 1);
+        char what[96];
+        snprintf(what, sizeof what, "%s vs %s, n_in %d, one activation row", ks->name, orc[oi].name, N_IN);
+        assert_same(what, want1, got, N_OUT);
+    }
+    for (int n = 2; n <= N_ACT; n++) {
         mm_act a = {FN_F32, G.data(x), N_IN * sizeof(float), N_IN, N_ACT};
         mm_job job = {{G.data(w), FN_F32, N_IN, N_OUT, N_IN * sizeof(float)}, &a, NULL, n, got, N_OUT, 0};
         for (size_t li = 0; li < orc[oi].n_levels; li++) {
