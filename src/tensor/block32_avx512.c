@@ -354,6 +354,8 @@ typedef struct {
     const block_q8_0 *y[LQ_ACTS];        /* activation rows at the chunk's first block */
 } lq_acts;
 
+/* Per panel and K chunk: the sums are cheap next to the chunk's arithmetic (1/16 of it) and
+ * keeping them for the whole K would take up to a megabyte per activation chunk. */
 AI void lq_prepare(lq_acts *A, const mm_gemm *g, int64_t a0, int na, int64_t b0, int nblk) {
     const __m256i bias = _mm256_set1_epi8((char)0x80);
     for (int c = 0; c < na; c++) {

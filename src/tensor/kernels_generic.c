@@ -2,6 +2,7 @@
  * row) pair, in the integer domain per block as the SIMD kernels do. The fallback on CPUs
  * without a SIMD level (and the baseline the SIMD kernels are benchmarked against). */
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "tensor/blocks.h"
@@ -249,31 +250,11 @@ static void k4_group(const block_q4_K *w, const block_q8_K *a, const uint8_t sc[
     *msum = mn[2 * g] * (bs[0] + bs[1]) + mn[2 * g + 1] * (bs[2] + bs[3]);
 }
 
-/* ggml_gemv_q4_K_8x8_q8_K (AVX2) for one output: per superblock, the whole integer sum and
- * the whole min sum, each with one fma into its own accumulator; then the difference. */
-static float dot_q4_K_gemv(int64_t n, const void *vw, const void *va) {
-    const block_q4_K *w = vw;
-    const block_q8_K *a = va;
-    float acc = 0, accm = 0;
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        uint8_t sc[8], mn[8];
-        k4_scales(w[i].scales, sc, mn);
-        int32_t isum = 0, msum = 0;
-        for (int g = 0; g < 4; g++) {
-            int32_t is, ms;
-            k4_group(&w[i], &a[i], sc, mn, g, &is, &ms);
-            isum += is;
-            msum += ms;
-        }
-        acc = fmaf((float)isum, fn_f16_to_f32(w[i].d) * a[i].d, acc);
-        accm = fmaf((float)msum, fn_f16_to_f32(w[i].dmin) * a[i].d, accm);
-    }
-    return acc - accm;
-}
-
-/* ggml_gemm_q4_K_8x8_q8_K (AVX-512 and AVX2 alike) for one output: as the gemv, but one fma
- * per 64-element group instead of per superblock. */
-static float dot_q4_K_gemm(int64_t n, const void *vw, const void *va) {
+/* llama.cpp's repacked Q4_K products for one output: the integer sums of codes and of mins
+ * each go into their own accumulator with one fma per 64-element group (ggml_gemm_q4_K_8x8_
+ * q8_K, rows in groups of 4) or per superblock (ggml_gemv_q4_K_8x8_q8_K); then the
+ * difference. */
+static inline float dot_q4_K_repacked(int64_t n, const void *vw, const void *va, const bool per_group) {
     const block_q4_K *w = vw;
     const block_q8_K *a = va;
     float acc = 0, accm = 0;
@@ -281,15 +262,24 @@ static float dot_q4_K_gemm(int64_t n, const void *vw, const void *va) {
         uint8_t sc[8], mn[8];
         k4_scales(w[i].scales, sc, mn);
         const float d = fn_f16_to_f32(w[i].d) * a[i].d, dmin = fn_f16_to_f32(w[i].dmin) * a[i].d;
+        int32_t isum = 0, msum = 0;
         for (int g = 0; g < 4; g++) {
-            int32_t isum, msum;
-            k4_group(&w[i], &a[i], sc, mn, g, &isum, &msum);
-            acc = fmaf((float)isum, d, acc);
-            accm = fmaf((float)msum, dmin, accm);
+            int32_t is, ms;
+            k4_group(&w[i], &a[i], sc, mn, g, &is, &ms);
+            isum += is;
+            msum += ms;
+            if (per_group || g == 3) {
+                acc = fmaf((float)isum, d, acc);
+                accm = fmaf((float)msum, dmin, accm);
+                isum = msum = 0;
+            }
         }
     }
     return acc - accm;
 }
+
+static float dot_q4_K_gemv(int64_t n, const void *vw, const void *va) { return dot_q4_K_repacked(n, vw, va, false); }
+static float dot_q4_K_gemm(int64_t n, const void *vw, const void *va) { return dot_q4_K_repacked(n, vw, va, true); }
 
 static float dot_q5_K(int64_t n, const void *vw, const void *va) {
     const block_q5_K *w = vw;

@@ -8,6 +8,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "base/error.h"
@@ -206,32 +207,26 @@ void tensor_dequantize_row_q5_1(const block_q5_1 *x, float *y, int64_t n) {
 
 /* ---- Q8_0 / Q8_1: x = d * q, d = absmax / 127, q rounded half away from zero ---- */
 
-void tensor_quantize_row_q8_0_ref(const float *x, block_q8_0 *y, int64_t n) {
-    FN_ASSERT(n % QK8_0 == 0);
-    for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0) {
-        float amax = 0.0f;
-        for (int j = 0; j < QK8_0; j++) amax = fmax_nan(amax, fabsf(x[j]));
-        const float d = amax / 127;
-        const float id = d ? 1.0f / d : 0.0f;
-        y[i].d = fn_f32_to_f16(d);
-        for (int j = 0; j < QK8_0; j++) y[i].qs[j] = (int8_t)trunc_i32(roundf(x[j] * id));
-    }
-}
-
-/* ggml-cpu's x86 quantize_row_q8_0 (its from_float for activations and a Q8_0 KV cache)
- * rounds differently from the reference: id = 127/amax instead of 1/d, and half to even.
- * Matching it keeps every int8 activation identical to llama.cpp's. */
-void tensor_quantize_row_q8_0_act(const float *x, block_q8_0 *y, int64_t n) {
+/* Both Q8_0 conventions: the reference (d = absmax / 127, q = round(x / d) half away from
+ * zero), or ggml-cpu's x86 quantize_row_q8_0 (its from_float for activations and a Q8_0 KV
+ * cache: x * (127 / absmax), half to even). Matching the latter keeps every int8 activation
+ * identical to llama.cpp's. */
+static void quantize_row_q8_0(const float *x, block_q8_0 *y, int64_t n, bool as_ggml_x86) {
     FN_ASSERT(n % QK8_0 == 0);
     for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0) {
         float amax = 0.0f;
         for (int j = 0; j < QK8_0; j++) amax = fmax_nan(amax, fabsf(x[j]));
         const float d = amax / 127.f;
-        const float id = amax != 0.0f ? 127.f / amax : 0.0f;
         y[i].d = fn_f32_to_f16(d);
-        for (int j = 0; j < QK8_0; j++) y[i].qs[j] = (int8_t)trunc_i32(nearbyintf(x[j] * id));
+        const float id = as_ggml_x86 ? (amax != 0.0f ? 127.f / amax : 0.0f) : (d ? 1.0f / d : 0.0f);
+        for (int j = 0; j < QK8_0; j++)
+            y[i].qs[j] = (int8_t)trunc_i32(as_ggml_x86 ? nearbyintf(x[j] * id) : roundf(x[j] * id));
     }
 }
+
+void tensor_quantize_row_q8_0_ref(const float *x, block_q8_0 *y, int64_t n) { quantize_row_q8_0(x, y, n, false); }
+
+void tensor_quantize_row_q8_0_act(const float *x, block_q8_0 *y, int64_t n) { quantize_row_q8_0(x, y, n, true); }
 
 void tensor_dequantize_row_q8_0(const block_q8_0 *x, float *y, int64_t n) {
     FN_ASSERT(n % QK8_0 == 0);
